@@ -1,0 +1,149 @@
+// Package config is the one list of settings acrsink reads from its
+// environment, and the typed view of them.
+//
+// The list is the contract between the code, local.settings.sample.json,
+// the README and the app settings that infra/ sets in Azure: tests compare
+// them, so a setting added here and forgotten elsewhere fails the build.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Where a setting is expected to be set.
+const (
+	// Azure settings are set by infra/ as app settings of the function app.
+	Azure = "azure"
+	// Local settings are for local and standalone runs only; infra/ must not
+	// set them (a connection string in Azure is the thing this avoids).
+	Local = "local"
+	// Host settings are set by the Functions host itself, never by us.
+	Host = "host"
+)
+
+// Setting describes one environment variable.
+type Setting struct {
+	Name    string
+	Where   string // Azure, Local or Host
+	Default string
+	Secret  bool
+	Doc     string
+}
+
+// Settings lists every environment variable the handler reads.
+var Settings = []Setting{
+	{Name: "FUNCTIONS_CUSTOMHANDLER_PORT", Where: Host, Doc: "Port the Functions host tells the handler to listen on (127.0.0.1)."},
+	{Name: "FUNCTIONS_HTTPWORKER_PORT", Where: Host, Doc: "Older hosts' name for FUNCTIONS_CUSTOMHANDLER_PORT."},
+	{Name: "PORT", Where: Local, Default: "8080", Doc: "Port for standalone runs when no host port is given."},
+	{Name: "ACRSINK_FUNCTION_KEYS", Where: Azure, Secret: true, Doc: "Comma-separated function keys the handler accepts (x-functions-key header or code query). Two keys during a rotation."},
+	{Name: "ACRSINK_INSECURE_NO_AUTH", Where: Local, Default: "false", Doc: "Set to true to run with no key check at all (local experiments only; logged as a warning)."},
+	{Name: "ACRSINK_REQUEST_TIMEOUT", Where: Local, Default: "4s", Doc: "Budget for one request, store included; ACR gives up after 5s."},
+	{Name: "COSMOS_CONNECTION_STRING", Where: Local, Secret: true, Doc: "Cosmos DB connection string (account key). Default: the local emulator. Not used in Azure."},
+	{Name: "COSMOS_ENDPOINT", Where: Azure, Doc: "Cosmos DB account endpoint, reached with Microsoft Entra ID (managed identity in Azure)."},
+	{Name: "COSMOS_DATABASE", Where: Azure, Default: "acr", Doc: "Cosmos DB database name."},
+	{Name: "COSMOS_CONTAINER", Where: Azure, Default: "pushes", Doc: "Cosmos DB container name (partition key /id)."},
+	{Name: "AZURE_CLIENT_ID", Where: Local, Doc: "Client id of a user-assigned managed identity; unset means the system-assigned one."},
+	{Name: "ACRSINK_LOG_LEVEL", Where: Local, Default: "info", Doc: "debug, info, warn or error."},
+}
+
+// EmulatorConnectionString is the well-known, public key of the Cosmos DB
+// emulator on its default port, used when no Cosmos setting is given.
+const EmulatorConnectionString = "AccountEndpoint=http://127.0.0.1:8081/;AccountKey=C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==;"
+
+// Config is the typed view of Settings.
+type Config struct {
+	Port             string
+	Keys             []string
+	InsecureNoAuth   bool
+	RequestTimeout   time.Duration
+	CosmosConnection string // connection string; empty when Endpoint is used
+	CosmosEndpoint   string
+	CosmosDatabase   string
+	CosmosContainer  string
+	AzureClientID    string
+	LogLevel         string
+}
+
+// UsesEmulatorDefault reports whether no Cosmos account was configured and
+// the emulator default is in use.
+func (c Config) UsesEmulatorDefault() bool {
+	return c.CosmosEndpoint == "" && c.CosmosConnection == EmulatorConnectionString
+}
+
+// Load reads the settings through getenv. It reports every problem at once.
+// Errors name settings, never their values: values may be secrets.
+func Load(getenv func(string) string) (Config, error) {
+	get := func(name string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		for _, s := range Settings {
+			if s.Name == name {
+				return s.Default
+			}
+		}
+		return ""
+	}
+	var errs []error
+	c := Config{
+		Port:             firstNonEmpty(get("FUNCTIONS_CUSTOMHANDLER_PORT"), get("FUNCTIONS_HTTPWORKER_PORT"), get("PORT")),
+		CosmosConnection: get("COSMOS_CONNECTION_STRING"),
+		CosmosEndpoint:   get("COSMOS_ENDPOINT"),
+		CosmosDatabase:   get("COSMOS_DATABASE"),
+		CosmosContainer:  get("COSMOS_CONTAINER"),
+		AzureClientID:    get("AZURE_CLIENT_ID"),
+		LogLevel:         strings.ToLower(get("ACRSINK_LOG_LEVEL")),
+	}
+	for _, k := range strings.Split(get("ACRSINK_FUNCTION_KEYS"), ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			c.Keys = append(c.Keys, k)
+		}
+	}
+	var err error
+	if c.InsecureNoAuth, err = strconv.ParseBool(get("ACRSINK_INSECURE_NO_AUTH")); err != nil {
+		errs = append(errs, errors.New("ACRSINK_INSECURE_NO_AUTH: want true or false"))
+	}
+	if c.RequestTimeout, err = time.ParseDuration(get("ACRSINK_REQUEST_TIMEOUT")); err != nil || c.RequestTimeout <= 0 {
+		errs = append(errs, errors.New("ACRSINK_REQUEST_TIMEOUT: want a positive duration such as 4s"))
+	}
+	if p, err := strconv.Atoi(c.Port); err != nil || p < 0 || p > 65535 {
+		errs = append(errs, errors.New("FUNCTIONS_CUSTOMHANDLER_PORT/PORT: want a port number"))
+	}
+	switch {
+	case c.CosmosConnection != "" && c.CosmosEndpoint != "":
+		errs = append(errs, errors.New("set COSMOS_CONNECTION_STRING or COSMOS_ENDPOINT, not both"))
+	case c.CosmosConnection == "" && c.CosmosEndpoint == "":
+		c.CosmosConnection = EmulatorConnectionString
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, errors.New("ACRSINK_LOG_LEVEL: want debug, info, warn or error"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, fmt.Errorf("configuration: %w", err)
+	}
+	return c, nil
+}
+
+// CheckAuth refuses a server configuration that would accept anyone by
+// accident: no key and no explicit opt-out.
+func (c Config) CheckAuth() error {
+	if len(c.Keys) == 0 && !c.InsecureNoAuth {
+		return errors.New("no function key: set ACRSINK_FUNCTION_KEYS (or ACRSINK_INSECURE_NO_AUTH=true to run unauthenticated)")
+	}
+	return nil
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
