@@ -1,0 +1,183 @@
+// Package acr is the model of an Azure Container Registry event, as a
+// webhook posts it and as Event Grid carries it in its data.
+//
+// Every field but id and action is optional: ACR leaves out what does not
+// apply (a delete has no tag, a chart event no request, a quarantine no
+// media type), and its REST model allows more than it documents.
+package acr
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// Actions ACR sends. Others may come later and are stored as they are.
+const (
+	ActionPush        = "push"
+	ActionDelete      = "delete"
+	ActionQuarantine  = "quarantine"
+	ActionChartPush   = "chart_push"
+	ActionChartDelete = "chart_delete"
+	ActionPing        = "ping"
+)
+
+// Event is one ACR event.
+type Event struct {
+	ID        string   `json:"id"`
+	Timestamp string   `json:"timestamp,omitempty"`
+	Action    string   `json:"action"`
+	Target    Target   `json:"target"`
+	Request   *Request `json:"request,omitempty"`
+	Actor     *Actor   `json:"actor,omitempty"`
+	Source    *Source  `json:"source,omitempty"`
+
+	// Raw is the event exactly as received, kept as evidence.
+	Raw json.RawMessage `json:"-"`
+}
+
+// Target is what the event is about.
+type Target struct {
+	MediaType  string `json:"mediaType,omitempty"`
+	Size       *int64 `json:"size,omitempty"`
+	Digest     string `json:"digest,omitempty"`
+	Length     *int64 `json:"length,omitempty"`
+	Repository string `json:"repository,omitempty"`
+	Tag        string `json:"tag,omitempty"`
+	URL        string `json:"url,omitempty"`
+	// Name and Version are set on chart events.
+	Name    string `json:"name,omitempty"`
+	Version string `json:"version,omitempty"`
+}
+
+// Request is the registry request that raised the event. Chart events have
+// none.
+type Request struct {
+	ID        string `json:"id,omitempty"`
+	Host      string `json:"host,omitempty"`
+	Method    string `json:"method,omitempty"`
+	UserAgent string `json:"useragent,omitempty"`
+	Addr      string `json:"addr,omitempty"`
+}
+
+// Actor is who made the request.
+type Actor struct {
+	Name string `json:"name,omitempty"`
+}
+
+// Source is the registry node that raised the event.
+type Source struct {
+	Addr       string `json:"addr,omitempty"`
+	InstanceID string `json:"instanceID,omitempty"`
+}
+
+// Time is the event's own time, or the zero time when it has none.
+func (e Event) Time() time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, e.Timestamp)
+	return t
+}
+
+// InvalidError is an event that cannot be stored: the sender's fault, and
+// worth a 400 that says why.
+type InvalidError struct{ Reason string }
+
+func (e *InvalidError) Error() string { return "invalid event: " + e.Reason }
+
+func invalid(format string, args ...any) error {
+	return &InvalidError{Reason: fmt.Sprintf(format, args...)}
+}
+
+// Parse decodes one event from data and validates it. data must hold one
+// JSON object and nothing else.
+func Parse(data []byte) (Event, error) {
+	var e Event
+	if len(bytes.TrimSpace(data)) == 0 {
+		return e, invalid("empty body: want a JSON object")
+	}
+	if err := decodeStrict(data, &e); err != nil {
+		return e, err
+	}
+	e.Raw = json.RawMessage(data)
+	return e, e.Validate()
+}
+
+// Validate checks what storing needs: an action, and an id that can be a
+// Cosmos DB item id. A ping needs neither id nor anything else.
+func (e Event) Validate() error {
+	if e.Action == "" {
+		return invalid("missing action")
+	}
+	if e.Action == ActionPing {
+		return nil
+	}
+	if e.ID == "" {
+		return invalid("missing id")
+	}
+	if len(e.ID) > 255 {
+		return invalid("id longer than 255 characters")
+	}
+	if strings.ContainsAny(e.ID, "/\\?#") {
+		return invalid("id must not contain / \\ ? or #")
+	}
+	if e.Timestamp != "" {
+		if _, err := time.Parse(time.RFC3339Nano, e.Timestamp); err != nil {
+			return invalid("timestamp %q is not an RFC 3339 time", e.Timestamp)
+		}
+	}
+	for name, n := range map[string]*int64{"target.size": e.Target.Size, "target.length": e.Target.Length} {
+		if n != nil && *n < 0 {
+			return invalid("%s must not be negative", name)
+		}
+	}
+	return nil
+}
+
+// decodeStrict decodes exactly one JSON value into v and turns decoding
+// errors into messages a sender can act on.
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(v); err != nil {
+		return describe(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return invalid("trailing data after the JSON value")
+	}
+	return nil
+}
+
+func describe(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		if typeErr.Field == "" {
+			return invalid("want a JSON object, got %s", typeErr.Value)
+		}
+		return invalid("field %s: want %s, got %s", typeErr.Field, jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
+	case errors.As(err, &syntaxErr):
+		return invalid("not JSON: %s at byte %d", syntaxErr.Error(), syntaxErr.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return invalid("not JSON: unexpected end of input")
+	default:
+		return invalid("not JSON: %v", err)
+	}
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "int64", "int":
+		return "an integer"
+	case "float64":
+		return "a number"
+	case "struct", "map", "ptr":
+		return "an object"
+	default:
+		return goKind
+	}
+}

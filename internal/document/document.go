@@ -1,0 +1,105 @@
+// Package document maps an ACR event to the Cosmos DB document that
+// acrsink stores: the contract with the people who query the container in
+// Data Explorer. Every door an event comes in by (webhook, Event Grid,
+// replay) uses this one mapping.
+package document
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/acrsink/acrsink/internal/acr"
+)
+
+// Sources: which door an event came in by.
+const (
+	SourceWebhook   = "webhook"
+	SourceEventGrid = "eventgrid"
+	SourceReplay    = "replay"
+)
+
+// TimeLayout is fixed width (nine fractional digits, UTC) so that the
+// strings sort in time order in ORDER BY and compare correctly in range
+// filters; RFC 3339 with trimmed zeros does not.
+const TimeLayout = "2006-01-02T15:04:05.000000000Z"
+
+// Document is one stored event. Fields ACR did not send are left out.
+type Document struct {
+	// ID is the event's top-level id, unique per event (request.id is not:
+	// a quarantine and a push share it). It is also the partition key.
+	ID          string `json:"id"`
+	Action      string `json:"action"`
+	Timestamp   string `json:"timestamp,omitempty"`
+	ReceivedAt  string `json:"receivedAt"`
+	Source      string `json:"source"`
+	LoginServer string `json:"loginServer,omitempty"`
+	RequestID   string `json:"requestId,omitempty"`
+	Method      string `json:"method,omitempty"`
+	UserAgent   string `json:"userAgent,omitempty"`
+	Actor       string `json:"actor,omitempty"`
+	Repository  string `json:"repository,omitempty"`
+	Tag         string `json:"tag,omitempty"`
+	Digest      string `json:"digest,omitempty"`
+	MediaType   string `json:"mediaType,omitempty"`
+	Size        *int64 `json:"size,omitempty"`
+	Name        string `json:"name,omitempty"`
+	Version     string `json:"version,omitempty"`
+	// Image is a reference that docker pull accepts, when the login server
+	// is known.
+	Image string `json:"image,omitempty"`
+	// Payload is the event exactly as it was received: the evidence of what
+	// ACR (or Event Grid) said.
+	Payload json.RawMessage `json:"payload"`
+}
+
+// New maps ev to its document. payload is what is kept as evidence: the
+// event itself for a webhook or replay, the whole envelope for Event Grid.
+func New(ev acr.Event, source string, payload json.RawMessage, receivedAt time.Time) Document {
+	d := Document{
+		ID:         ev.ID,
+		Action:     ev.Action,
+		ReceivedAt: receivedAt.UTC().Format(TimeLayout),
+		Source:     source,
+		Repository: ev.Target.Repository,
+		Tag:        ev.Target.Tag,
+		Digest:     ev.Target.Digest,
+		MediaType:  ev.Target.MediaType,
+		Size:       ev.Target.Size,
+		Name:       ev.Target.Name,
+		Version:    ev.Target.Version,
+		Payload:    payload,
+	}
+	if d.Size == nil {
+		d.Size = ev.Target.Length
+	}
+	if t := ev.Time(); !t.IsZero() {
+		d.Timestamp = t.UTC().Format(TimeLayout)
+	}
+	if r := ev.Request; r != nil {
+		d.LoginServer = r.Host
+		d.RequestID = r.ID
+		d.Method = r.Method
+		d.UserAgent = r.UserAgent
+	}
+	if ev.Actor != nil {
+		d.Actor = ev.Actor.Name
+	}
+	d.Image = Image(d.LoginServer, d.Repository, d.Tag, d.Digest)
+	return d
+}
+
+// Image is the pullable reference loginServer/repository:tag, or
+// loginServer/repository@digest when there is no tag; empty when the login
+// server or repository is unknown, or there is neither tag nor digest.
+func Image(loginServer, repository, tag, digest string) string {
+	if loginServer == "" || repository == "" {
+		return ""
+	}
+	switch {
+	case tag != "":
+		return loginServer + "/" + repository + ":" + tag
+	case digest != "":
+		return loginServer + "/" + repository + "@" + digest
+	}
+	return ""
+}

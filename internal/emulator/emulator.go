@@ -1,0 +1,182 @@
+// Package emulator builds and runs cosmium, the Cosmos DB-compatible server
+// that local runs and tests use in place of Azure (the official emulator
+// needs Docker). cosmium is pinned in the tools/cosmium module and runs as a
+// child process: its API cannot be imported.
+package emulator
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Module is this repository's module path, used to find its root.
+const Module = "github.com/acrsink/acrsink"
+
+// Key is cosmium's default account key: the well-known, public key of the
+// Cosmos DB emulator, not a secret.
+const Key = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=="
+
+// Root finds the repository root from the working directory up.
+func Root() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && bytes.HasPrefix(bytes.TrimSpace(data), []byte("module "+Module+"\n")) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("emulator: not inside the acrsink repository (no go.mod of " + Module + " above the working directory)")
+		}
+		dir = parent
+	}
+}
+
+// Binary returns the path of the cosmium executable: $ACRSINK_COSMIUM_BIN,
+// else root/.cache/bin/cosmium, built from the pinned tools module when it is
+// missing (about a minute the first time; Go's build cache makes it quick
+// after).
+func Binary(ctx context.Context, root string, log io.Writer) (string, error) {
+	if p := os.Getenv("ACRSINK_COSMIUM_BIN"); p != "" {
+		return p, nil
+	}
+	bin := filepath.Join(root, ".cache", "bin", "cosmium")
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
+	fmt.Fprintln(log, "building cosmium v0.1.20 from tools/cosmium (first run only) ...")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/pikami/cosmium/cmd/server")
+	cmd.Dir = filepath.Join(root, "tools", "cosmium")
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("emulator: build cosmium: %w", err)
+	}
+	return bin, nil
+}
+
+// Options for Start.
+type Options struct {
+	// Port to listen on; 0 picks a free one.
+	Port int
+	// Persist keeps the data in this file across restarts (cosmium loads it
+	// at start and writes it on a clean stop). Empty keeps data in memory.
+	Persist string
+	// Output receives cosmium's own log; nil discards it.
+	Output io.Writer
+}
+
+// Server is a running cosmium.
+type Server struct {
+	cmd  *exec.Cmd
+	done chan error
+	Port int
+}
+
+// Start runs cosmium and waits until it answers HTTP.
+func Start(ctx context.Context, bin string, opts Options) (*Server, error) {
+	port := opts.Port
+	if port == 0 {
+		p, err := FreePort()
+		if err != nil {
+			return nil, err
+		}
+		port = p
+	}
+	args := []string{"-Port", strconv.Itoa(port), "-DisableTls", "-Host", "127.0.0.1", "-LogLevel", "error"}
+	if opts.Persist != "" {
+		if err := os.MkdirAll(filepath.Dir(opts.Persist), 0o755); err != nil {
+			return nil, err
+		}
+		args = append(args, "-Persist", opts.Persist)
+	}
+	cmd := exec.Command(bin, args...)
+	out := opts.Output
+	if out == nil {
+		out = io.Discard
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("emulator: start cosmium: %w", err)
+	}
+	s := &Server{cmd: cmd, done: make(chan error, 1), Port: port}
+	go func() { s.done <- cmd.Wait() }()
+	if err := s.wait(ctx); err != nil {
+		_ = s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) wait(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	client := &http.Client{Timeout: time.Second}
+	for {
+		resp, err := client.Get(s.Endpoint())
+		if err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		select {
+		case err := <-s.done:
+			s.done <- err
+			return fmt.Errorf("emulator: cosmium exited at start (port %d in use?): %v", s.Port, err)
+		case <-ctx.Done():
+			return fmt.Errorf("emulator: cosmium did not answer on port %d: %w", s.Port, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// Endpoint is the account endpoint, for example http://127.0.0.1:8081/.
+func (s *Server) Endpoint() string { return "http://127.0.0.1:" + strconv.Itoa(s.Port) + "/" }
+
+// ConnectionString is what COSMOS_CONNECTION_STRING takes.
+func (s *Server) ConnectionString() string {
+	return "AccountEndpoint=" + s.Endpoint() + ";AccountKey=" + Key + ";"
+}
+
+// Stop asks cosmium to exit (so that it saves Persist) and waits for it,
+// killing it after five seconds.
+func (s *Server) Stop() error {
+	if s.cmd.Process == nil {
+		return nil
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case err := <-s.done:
+		s.done <- err
+		if err != nil && !strings.Contains(err.Error(), "signal") {
+			return err
+		}
+		return nil
+	case <-time.After(5 * time.Second):
+		_ = s.cmd.Process.Kill()
+		return errors.New("emulator: cosmium did not stop in 5s; killed")
+	}
+}
+
+// FreePort asks the kernel for a free loopback port.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

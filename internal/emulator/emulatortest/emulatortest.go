@@ -1,0 +1,99 @@
+// Package emulatortest gives tests a real Cosmos-compatible server over the
+// network: one cosmium per test binary, one fresh container per test.
+package emulatortest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/acrsink/acrsink/internal/config"
+	"github.com/acrsink/acrsink/internal/emulator"
+	"github.com/acrsink/acrsink/internal/store"
+)
+
+var (
+	server *emulator.Server
+	seq    atomic.Int64
+)
+
+// Main starts cosmium, runs the tests and stops it. Call it from TestMain.
+func Main(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	root, err := emulator.Root()
+	if err == nil {
+		var bin string
+		bin, err = emulator.Binary(ctx, root, os.Stderr)
+		if err == nil {
+			server, err = emulator.Start(ctx, bin, emulator.Options{Output: os.Stderr})
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "emulatortest:", err)
+		return 1
+	}
+	defer server.Stop()
+	return m.Run()
+}
+
+// Server is the running cosmium.
+func Server() *emulator.Server { return server }
+
+// Config is a configuration for a container of its own, named after the
+// test, in the running cosmium.
+func Config(t testing.TB) config.Config {
+	t.Helper()
+	cfg, err := config.Load(func(name string) string {
+		switch name {
+		case "COSMOS_CONNECTION_STRING":
+			return server.ConnectionString()
+		case "COSMOS_DATABASE":
+			return "test"
+		case "COSMOS_CONTAINER":
+			return fmt.Sprintf("c%d-%s", seq.Add(1), sanitize(t.Name()))
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// Container makes a fresh, empty container and a store on it.
+func Container(t testing.TB) (*store.Cosmos, config.Config) {
+	t.Helper()
+	cfg := Config(t)
+	s, err := store.Open(cfg, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.EnsureContainer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return s, cfg
+}
+
+func sanitize(name string) string {
+	var b strings.Builder
+	for _, r := range name {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {
+			b.WriteRune(r)
+		}
+		if b.Len() >= 40 {
+			break
+		}
+	}
+	return b.String()
+}

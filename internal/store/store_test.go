@@ -1,0 +1,110 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/acrsink/acrsink/internal/document"
+	"github.com/acrsink/acrsink/internal/emulator/emulatortest"
+)
+
+func TestMain(m *testing.M) { emulatortest.Main(m) }
+
+func doc(id, repo string) document.Document {
+	size := int64(3 << 30)
+	return document.Document{
+		ID: id, Action: "push", Source: document.SourceWebhook,
+		ReceivedAt: "2026-11-23T00:00:00.000000000Z", Repository: repo, Tag: "v1", Size: &size,
+		Payload: json.RawMessage(`{"id":"` + id + `","action":"push"}`),
+	}
+}
+
+func TestCreateStoresADocumentThatReadsBackWithEveryField(t *testing.T) {
+	s, _ := emulatortest.Container(t)
+	ctx := context.Background()
+	created, err := s.Create(ctx, doc("e1", "hello"))
+	if err != nil || !created {
+		t.Fatalf("Create = %v, %v; want created", created, err)
+	}
+	raw, found, err := s.Get(ctx, "e1")
+	if err != nil || !found {
+		t.Fatalf("Get = found %v, %v", found, err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(raw, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got["repository"] != "hello" || got["size"] != float64(3<<30) || got["payload"].(map[string]any)["id"] != "e1" {
+		t.Errorf("stored document = %v", got)
+	}
+}
+
+func TestCreatingTheSameIDTwiceKeepsTheFirstDocument(t *testing.T) {
+	s, _ := emulatortest.Container(t)
+	ctx := context.Background()
+	if _, err := s.Create(ctx, doc("dup", "first")); err != nil {
+		t.Fatal(err)
+	}
+	created, err := s.Create(ctx, doc("dup", "second"))
+	if err != nil || created {
+		t.Fatalf("second Create = %v, %v; want not created, no error", created, err)
+	}
+	raw, _, _ := s.Get(ctx, "dup")
+	var got document.Document
+	_ = json.Unmarshal(raw, &got)
+	if got.Repository != "first" {
+		t.Errorf("repository = %q, want the first document's", got.Repository)
+	}
+}
+
+func TestConcurrentCreatesOfOneIDLeaveOneDocument(t *testing.T) {
+	s, _ := emulatortest.Container(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	createdCount := 0
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			created, err := s.Create(ctx, doc("race", "r"))
+			if err != nil {
+				t.Error(err)
+			}
+			if created {
+				mu.Lock()
+				createdCount++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if createdCount != 1 {
+		t.Errorf("%d creates reported created, want 1", createdCount)
+	}
+	n := 0
+	err := s.Query(ctx, `SELECT c.id FROM c WHERE c.id = @id`, map[string]any{"@id": "race"}, func(json.RawMessage) error { n++; return nil })
+	if err != nil || n != 1 {
+		t.Errorf("query found %d documents (%v), want 1", n, err)
+	}
+}
+
+func TestGetOfAMissingIDIsNotFoundNotAnError(t *testing.T) {
+	s, _ := emulatortest.Container(t)
+	_, found, err := s.Get(context.Background(), "nope")
+	if err != nil || found {
+		t.Errorf("Get = found %v, %v", found, err)
+	}
+}
+
+func TestCreateFailsWhenTheDeadlinePasses(t *testing.T) {
+	s, _ := emulatortest.Container(t)
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	if created, err := s.Create(ctx, doc("late", "r")); err == nil || created {
+		t.Errorf("Create past its deadline = %v, %v; want an error", created, err)
+	}
+}
