@@ -1,0 +1,111 @@
+// Command handler is the Azure Functions custom handler: the host starts it
+// with FUNCTIONS_CUSTOMHANDLER_PORT and forwards HTTP requests to it. It also
+// runs on its own for local work (see acrsink dev).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/acrsink/acrsink/internal/config"
+	"github.com/acrsink/acrsink/internal/server"
+	"github.com/acrsink/acrsink/internal/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "handler:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	flags := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	port := flags.String("port", "", "port for a standalone run (default: FUNCTIONS_CUSTOMHANDLER_PORT, else PORT, else 8080)")
+	host := flags.String("host", "127.0.0.1", "address to listen on")
+	if err := flags.Parse(args[1:]); err != nil {
+		return err
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	if *port != "" && getenv("FUNCTIONS_CUSTOMHANDLER_PORT") == "" && getenv("FUNCTIONS_HTTPWORKER_PORT") == "" {
+		cfg.Port = *port
+	}
+	if err := cfg.CheckAuth(); err != nil {
+		return err
+	}
+	log := newLogger(stdout, cfg.LogLevel)
+	if len(cfg.Keys) == 0 {
+		log.Warn("ACRSINK_INSECURE_NO_AUTH is set: accepting requests with no function key; never do this where the port is reachable")
+	}
+	if cfg.UsesEmulatorDefault() {
+		log.Info("no COSMOS_CONNECTION_STRING or COSMOS_ENDPOINT: using the local emulator at 127.0.0.1:8081")
+	}
+	st, err := store.Open(cfg, store.Options{})
+	if err != nil {
+		return err
+	}
+	return serve(ctx, log, net.JoinHostPort(*host, cfg.Port), cfg.RequestTimeout, server.New(server.Options{
+		Logger:  log,
+		Store:   st,
+		Keys:    cfg.Keys,
+		Timeout: cfg.RequestTimeout,
+	}))
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// serve runs h until ctx ends, then lets requests in flight finish: each is
+// bounded by the request timeout, so shutdown waits at most that long.
+func serve(ctx context.Context, log *slog.Logger, addr string, timeout time.Duration, h http.Handler) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: timeout,
+		ReadTimeout:       timeout,
+		WriteTimeout:      timeout + time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("listening", slog.String("addr", ln.Addr().String()))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), timeout+time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}

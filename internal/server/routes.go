@@ -1,0 +1,14 @@
+package server
+
+import "net/http"
+
+// addRoutes is the whole API surface.
+func addRoutes(mux *http.ServeMux, o Options) {
+	fn := func(h http.Handler) http.Handler {
+		return logRequests(o.Logger, requireKey(o.Keys, withTimeout(o.Timeout, h)))
+	}
+	// The Functions host polls GET / until it answers: keep it cheap and open.
+	mux.Handle("GET /{$}", handleReady())
+	mux.Handle("/images/push", fn(onlyMethods(handleWebhook(o), http.MethodPost)))
+	mux.Handle("/", handleNotFound())
+}

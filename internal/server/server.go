@@ -1,0 +1,43 @@
+// Package server is acrsink's HTTP API: what the Functions host forwards to
+// the custom handler, and what standalone runs serve.
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/acrsink/acrsink/internal/ingest"
+)
+
+// Options are the server's dependencies and settings.
+type Options struct {
+	Logger *slog.Logger
+	Store  ingest.Store
+	// Keys are the accepted function keys. Empty means no key check, which
+	// only an explicit opt-out may ask for (see config.CheckAuth).
+	Keys []string
+	// Timeout bounds one request, store included. ACR gives up after 5s.
+	Timeout time.Duration
+	// Now is the clock for receivedAt; nil means time.Now.
+	Now func() time.Time
+}
+
+// MaxBody is the largest body accepted; ACR events are a few hundred bytes.
+const MaxBody = 1 << 20
+
+// New returns the handler for the whole API.
+func New(o Options) http.Handler {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 4 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	mux := http.NewServeMux()
+	addRoutes(mux, o)
+	return recoverPanics(o.Logger, mux)
+}

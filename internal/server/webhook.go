@@ -1,0 +1,92 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/acrsink/acrsink/internal/acr"
+	"github.com/acrsink/acrsink/internal/document"
+	"github.com/acrsink/acrsink/internal/ingest"
+)
+
+// storedBody answers a stored or already stored event.
+type storedBody struct {
+	ID     string `json:"id"`
+	Result string `json:"result"`
+}
+
+// handleWebhook takes one ACR webhook event: 201 when stored now, 200 when it
+// was already stored, 204 for a ping, 503 when it could not be stored.
+func handleWebhook(o Options) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, ok := readBody(w, r)
+		if !ok {
+			return
+		}
+		ev, err := acr.Parse(body)
+		ri := info(r)
+		ri.EventID, ri.Action, ri.Repository, ri.Tag = ev.ID, ev.Action, ev.Target.Repository, ev.Target.Tag
+		if err != nil {
+			ri.Outcome = "invalid"
+			fail(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		outcome, err := ingest.Event(r.Context(), o.Store, ev, document.SourceWebhook, ev.Raw, o.Now())
+		if err != nil {
+			storeFailed(o.Logger, w, r, ev, err)
+			return
+		}
+		ri.Outcome = outcome.String()
+		switch outcome {
+		case ingest.Ignored:
+			w.WriteHeader(http.StatusNoContent)
+		case ingest.Duplicate:
+			encode(w, http.StatusOK, storedBody{ID: ev.ID, Result: outcome.String()})
+		default:
+			encode(w, http.StatusCreated, storedBody{ID: ev.ID, Result: outcome.String()})
+		}
+	})
+}
+
+// readBody reads at most MaxBody bytes, answering 413 or 400 itself when it
+// cannot.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		info(r).Outcome = "too large"
+		fail(w, http.StatusRequestEntityTooLarge, "body larger than 1 MiB")
+		return nil, false
+	case err != nil:
+		info(r).Outcome = "unreadable"
+		fail(w, http.StatusBadRequest, "cannot read body")
+		return nil, false
+	}
+	return body, true
+}
+
+// storeFailed answers 503 and logs what an operator needs to recover the
+// event: ACR will not send it again, but its webhook history has it.
+func storeFailed(log *slog.Logger, w http.ResponseWriter, r *http.Request, ev acr.Event, err error) {
+	ri := info(r)
+	ri.Outcome = "not stored"
+	reason := "store failed"
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(r.Context().Err(), context.DeadlineExceeded) {
+		reason = "store too slow"
+	}
+	log.LogAttrs(r.Context(), slog.LevelError, "event not stored",
+		slog.String("eventId", ev.ID),
+		slog.String("action", ev.Action),
+		slog.String("repository", ev.Target.Repository),
+		slog.String("tag", ev.Target.Tag),
+		slog.String("digest", ev.Target.Digest),
+		slog.String("reason", reason),
+		slog.String("error", err.Error()),
+		slog.String("recover", "az acr webhook list-events -r <registry> -n <webhook> -o json | acrsink replay"),
+	)
+	encode(w, http.StatusServiceUnavailable, errorBody{Error: "event not stored (" + reason + "); it can be replayed from the webhook's event history", ID: ev.ID})
+}
