@@ -34,7 +34,7 @@ func run(m *testing.M) int {
 		var bin string
 		bin, err = emulator.Binary(ctx, root, os.Stderr)
 		if err == nil {
-			server, err = emulator.Start(ctx, bin, emulator.Options{Output: os.Stderr})
+			server, err = emulator.Start(ctx, bin, emulator.Options{})
 		}
 	}
 	if err != nil {
