@@ -5,17 +5,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/acrsink/acrsink/internal/config"
 	"github.com/acrsink/acrsink/internal/server"
@@ -60,7 +57,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	return serve(ctx, log, net.JoinHostPort(*host, cfg.Port), cfg.RequestTimeout, server.New(server.Options{
+	ln, err := net.Listen("tcp", net.JoinHostPort(*host, cfg.Port))
+	if err != nil {
+		return err
+	}
+	return server.Serve(ctx, log, ln, cfg.RequestTimeout, server.New(server.Options{
 		Logger:  log,
 		Store:   st,
 		Keys:    cfg.Keys,
@@ -72,40 +73,4 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
-}
-
-// serve runs h until ctx ends, then lets requests in flight finish: each is
-// bounded by the request timeout, so shutdown waits at most that long.
-func serve(ctx context.Context, log *slog.Logger, addr string, timeout time.Duration, h http.Handler) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: timeout,
-		ReadTimeout:       timeout,
-		WriteTimeout:      timeout + time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	log.Info("listening", slog.String("addr", ln.Addr().String()))
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), timeout+time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	log.Info("stopped")
-	return nil
 }

@@ -18,10 +18,12 @@ const (
 	SourceReplay    = "replay"
 )
 
-// TimeLayout is fixed width (nine fractional digits, UTC) so that the
-// strings sort in time order in ORDER BY and compare correctly in range
-// filters; RFC 3339 with trimmed zeros does not.
-const TimeLayout = "2006-01-02T15:04:05.000000000Z"
+// TimeLayout is the format of Cosmos DB's own date functions
+// (GetCurrentDateTime, DateTimeAdd: seven fractional digits, UTC). Fixed
+// width makes the strings sort in time order and compare correctly with
+// those functions' results; RFC 3339 with trimmed zeros does not. The
+// payload keeps the event's time to the nanosecond.
+const TimeLayout = "2006-01-02T15:04:05.0000000Z"
 
 // Document is one stored event. Fields ACR did not send are left out.
 type Document struct {
