@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -110,6 +109,7 @@ func Start(ctx context.Context, bin string, opts Options) (*Server, error) {
 		out = io.Discard
 	}
 	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = stopWithParent()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("emulator: start cosmium: %w", err)
 	}
@@ -125,11 +125,16 @@ func Start(ctx context.Context, bin string, opts Options) (*Server, error) {
 func (s *Server) wait(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	client := &http.Client{Timeout: time.Second}
+	// A TCP connect, not an HTTP request: cosmium logs every unsigned
+	// request as a wrong signature, which would alarm whoever reads it.
 	for {
-		resp, err := client.Get(s.Endpoint())
+		conn, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(s.Port), time.Second)
 		if err == nil {
-			resp.Body.Close()
+			conn.Close()
+			// cosmium v0.1.20 listens, waits 50ms, and only then installs
+			// the signal handler that saves -Persist on exit: a stop in that
+			// window would lose the data.
+			time.Sleep(150 * time.Millisecond)
 			return nil
 		}
 		select {

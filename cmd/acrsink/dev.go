@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/acrsink/acrsink/internal/config"
+	"github.com/acrsink/acrsink/internal/emulator"
+	"github.com/acrsink/acrsink/internal/server"
+	"github.com/acrsink/acrsink/internal/store"
+)
+
+func init() {
+	commands["dev"] = command{summary: "run the sink locally on the cosmium emulator, with a fresh key", run: runDev}
+}
+
+func runDev(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
+	flags := flag.NewFlagSet("acrsink dev", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	port := flags.Int("port", 7071, "port for the handler (7071 is func start's)")
+	cosmosPort := flags.Int("cosmos-port", 8081, "port for the emulator (8081 is the Cosmos DB emulator's, which acrsink query uses by default)")
+	dataDir := flags.String("data", ".acrsink", "folder for the emulator's data, kept across runs (relative to the repository root)")
+	key := flags.String("key", "", "function key to accept (default: a fresh random one)")
+	if err := flags.Parse(args); err != nil {
+		return errUsage
+	}
+	root, err := emulator.Root()
+	if err != nil {
+		return err
+	}
+	if *key == "" {
+		*key = rand.Text()
+	}
+	bin, err := emulator.Binary(ctx, root, stderr)
+	if err != nil {
+		return err
+	}
+	dir := *dataDir
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(root, dir)
+	}
+	persist := filepath.Join(dir, "cosmium.json")
+	cosmium, err := emulator.Start(ctx, bin, emulator.Options{Port: *cosmosPort, Persist: persist, Output: stderr})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := cosmium.Stop(); err != nil {
+			fmt.Fprintln(stderr, "acrsink dev:", err)
+		}
+	}()
+
+	// The handler's own settings, with the emulator and the key filled in;
+	// COSMOS_DATABASE and COSMOS_CONTAINER are honoured as in Azure.
+	cfg, err := config.Load(func(name string) string {
+		switch name {
+		case "COSMOS_CONNECTION_STRING":
+			return cosmium.ConnectionString()
+		case "COSMOS_ENDPOINT", "FUNCTIONS_CUSTOMHANDLER_PORT", "FUNCTIONS_HTTPWORKER_PORT":
+			return ""
+		case "PORT":
+			return strconv.Itoa(*port)
+		case "ACRSINK_FUNCTION_KEYS":
+			return *key
+		}
+		return getenv(name)
+	})
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(cfg, store.Options{})
+	if err != nil {
+		return err
+	}
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := st.EnsureContainer(sctx); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", cfg.Port))
+	if err != nil {
+		return fmt.Errorf("handler port: %w (another acrsink dev or func start running? try -port)", err)
+	}
+	url := "http://" + ln.Addr().String() + "/images/push"
+	sample, _ := filepath.Rel(mustWd(), filepath.Join(root, "internal", "acr", "acrtest", "testdata", "push.json"))
+	fmt.Fprintf(stdout, `acrsink is running locally. Ctrl-C stops it.
+
+  Webhook URL   %s
+  Function key  %s
+  Cosmos        %s (cosmium; data kept in %s)
+                database %s, container %s
+
+Post the documented ACR push example:
+
+  curl -i -X POST '%s' \
+    -H 'Content-Type: application/json' \
+    -H 'x-functions-key: %s' \
+    --data-binary @%s
+
+See what was stored (in another terminal):
+
+  go run ./cmd/acrsink query 'SELECT * FROM c ORDER BY c.timestamp DESC'
+
+`, url, *key, cosmium.Endpoint(), persist, cfg.CosmosDatabase, cfg.CosmosContainer, url, *key, sample)
+
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	err = server.Serve(ctx, log, ln, cfg.RequestTimeout, server.New(server.Options{
+		Logger: log, Store: st, Keys: cfg.Keys, Timeout: cfg.RequestTimeout,
+	}))
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+func mustWd() string {
+	wd, err := filepath.Abs(".")
+	if err != nil {
+		return "."
+	}
+	return wd
+}
