@@ -95,8 +95,11 @@ func invalid(format string, args ...any) error {
 // JSON object and nothing else.
 func Parse(data []byte) (Event, error) {
 	var e Event
-	if len(bytes.TrimSpace(data)) == 0 {
+	switch trimmed := bytes.TrimSpace(data); {
+	case len(trimmed) == 0:
 		return e, invalid("empty body: want a JSON object")
+	case string(trimmed) == "null":
+		return e, invalid("want a JSON object, got null")
 	}
 	if err := decodeStrict(data, &e); err != nil {
 		return e, err

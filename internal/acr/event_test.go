@@ -1,0 +1,88 @@
+package acr_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/acrsink/acrsink/internal/acr"
+	"github.com/acrsink/acrsink/internal/acr/acrtest"
+)
+
+func TestEverySampleParses(t *testing.T) {
+	for _, name := range acrtest.Names() {
+		t.Run(name, func(t *testing.T) {
+			ev, err := acr.Parse(acrtest.Event(name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Action == "" || (ev.Action != acr.ActionPing && ev.ID == "") {
+				t.Errorf("%+v", ev)
+			}
+			if string(ev.Raw) != string(acrtest.Event(name)) {
+				t.Error("Raw is not the bytes as received")
+			}
+		})
+	}
+}
+
+func TestParseKeepsSizesOver2GiBAndLeavesAbsentFieldsNil(t *testing.T) {
+	ev, err := acr.Parse(acrtest.Event("push-by-digest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Target.Size == nil || *ev.Target.Size != 3429834752 {
+		t.Errorf("size = %v", ev.Target.Size)
+	}
+	chart, _ := acr.Parse(acrtest.Event("chart_push"))
+	if chart.Request != nil || chart.Target.Name != "wordpress" || chart.Target.Version != "5.4.0" {
+		t.Errorf("chart event: %+v", chart)
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	tests := []struct {
+		name, body, want string
+	}{
+		{"an empty body", "  ", "empty body"},
+		{"text that is not JSON", "hello", "not JSON"},
+		{"truncated JSON", `{"id":"a","action":"pu`, "not JSON"},
+		{"an array", `[{"id":"a","action":"push"}]`, "want a JSON object"},
+		{"a string", `"push"`, "want a JSON object"},
+		{"null", `null`, "want a JSON object, got null"},
+		{"two objects", `{"id":"a","action":"push"} {}`, "trailing data"},
+		{"no action", `{"id":"a"}`, "missing action"},
+		{"no id", `{"action":"push"}`, "missing id"},
+		{"an id that is a number", `{"id":1,"action":"push"}`, "field id: want a string, got number"},
+		{"a size that is a string", `{"id":"a","action":"push","target":{"size":"5"}}`, "field target.size: want an integer, got string"},
+		{"a fractional size", `{"id":"a","action":"push","target":{"size":1.5}}`, "target.size"},
+		{"a negative size", `{"id":"a","action":"push","target":{"size":-1}}`, "must not be negative"},
+		{"a request that is a string", `{"id":"a","action":"push","request":"x"}`, "field request: want an object"},
+		{"a target that is an array", `{"id":"a","action":"push","target":[]}`, "field target"},
+		{"a timestamp that is not a time", `{"id":"a","action":"push","timestamp":"yesterday"}`, "RFC 3339"},
+		{"an id with a slash (not a Cosmos id)", `{"id":"a/b","action":"push"}`, "must not contain"},
+		{"an id over 255 characters", `{"id":"` + strings.Repeat("a", 256) + `","action":"push"}`, "255"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := acr.Parse([]byte(tt.body))
+			var invalid *acr.InvalidError
+			if !errors.As(err, &invalid) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want an InvalidError about %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestAPingNeedsNoID(t *testing.T) {
+	if _, err := acr.Parse([]byte(`{"action":"ping"}`)); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestUnknownActionsAndFieldsAreAccepted(t *testing.T) {
+	ev, err := acr.Parse([]byte(`{"id":"a","action":"image_signed","target":{"repository":"r","future":1},"extra":true}`))
+	if err != nil || ev.Action != "image_signed" {
+		t.Errorf("%+v, %v", ev, err)
+	}
+}

@@ -1,0 +1,63 @@
+package document_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/acrsink/acrsink/internal/acr"
+	"github.com/acrsink/acrsink/internal/acr/acrtest"
+	"github.com/acrsink/acrsink/internal/document"
+)
+
+func TestImage(t *testing.T) {
+	tests := []struct {
+		name, server, repo, tag, digest, want string
+	}{
+		{"a tag makes repo:tag", "r.azurecr.io", "a/b", "v1", "sha256:x", "r.azurecr.io/a/b:v1"},
+		{"no tag makes repo@digest", "r.azurecr.io", "a/b", "", "sha256:x", "r.azurecr.io/a/b@sha256:x"},
+		{"no login server makes nothing", "", "a/b", "v1", "", ""},
+		{"no repository makes nothing", "r.azurecr.io", "", "v1", "", ""},
+		{"neither tag nor digest makes nothing", "r.azurecr.io", "a", "", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := document.Image(tt.server, tt.repo, tt.tag, tt.digest); got != tt.want {
+				t.Errorf("Image = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNewLeavesOutWhatACRDidNotSend(t *testing.T) {
+	ev, err := acr.Parse(acrtest.Event("chart_delete"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(document.New(ev, document.SourceWebhook, ev.Raw, time.Unix(0, 0)))
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	for _, k := range []string{"loginServer", "requestId", "method", "userAgent", "image", "actor"} {
+		if _, ok := m[k]; ok {
+			t.Errorf("%s = %v, want it left out", k, m[k])
+		}
+	}
+	if m["receivedAt"] != "1970-01-01T00:00:00.0000000Z" || m["timestamp"] != "2019-03-12T14:02:11.7654321Z" {
+		t.Errorf("times = %v, %v", m["receivedAt"], m["timestamp"])
+	}
+}
+
+func TestTimestampsSortAsTimeDoes(t *testing.T) {
+	a := time.Date(2026, 1, 1, 0, 0, 1, 300_000_000, time.UTC)
+	b := time.Date(2026, 1, 1, 0, 0, 1, 340_000_000, time.UTC)
+	if !(a.Format(document.TimeLayout) < b.Format(document.TimeLayout)) {
+		t.Errorf("%s sorts after %s", a.Format(document.TimeLayout), b.Format(document.TimeLayout))
+	}
+}
+
+func TestSizeFallsBackToLength(t *testing.T) {
+	ev, _ := acr.Parse([]byte(`{"id":"a","action":"push","target":{"length":7}}`))
+	if d := document.New(ev, "webhook", ev.Raw, time.Now()); d.Size == nil || *d.Size != 7 {
+		t.Errorf("size = %v", d.Size)
+	}
+}
