@@ -75,7 +75,9 @@ func seed(t *testing.T, now time.Time) {
 	}
 	add(acrtest.Event("push"), func(e *acr.Event) { e.ID, e.Target.Tag, e.Timestamp = "push-latest", "latest", "2017-11-17T16:53:00Z" })
 	add(acrtest.Event("push"), func(e *acr.Event) { e.ID, e.Target.Tag, e.Timestamp = "push-old", "v0", "2017-01-01T00:00:00Z" })
-	add(acrtest.Event("delete"), func(e *acr.Event) { e.ID, e.Timestamp = "delete-recent", now.Add(-2*time.Hour).Format(time.RFC3339Nano) })
+	add(acrtest.Event("delete"), func(e *acr.Event) {
+		e.ID, e.Timestamp = "delete-recent", now.Add(-2*time.Hour).Format(time.RFC3339Nano)
+	})
 	add(acrtest.Event("delete"), func(e *acr.Event) { e.ID, e.Timestamp = "delete-old", now.Add(-36*time.Hour).Format(time.RFC3339Nano) })
 }
 
