@@ -81,9 +81,10 @@ type Options struct {
 
 // Server is a running cosmium.
 type Server struct {
-	cmd  *exec.Cmd
-	done chan error
-	Port int
+	cmd     *exec.Cmd
+	done    chan error
+	persist bool
+	Port    int
 }
 
 // Start runs cosmium and waits until it answers HTTP.
@@ -113,7 +114,7 @@ func Start(ctx context.Context, bin string, opts Options) (*Server, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("emulator: start cosmium: %w", err)
 	}
-	s := &Server{cmd: cmd, done: make(chan error, 1), Port: port}
+	s := &Server{cmd: cmd, done: make(chan error, 1), persist: opts.Persist != "", Port: port}
 	go func() { s.done <- cmd.Wait() }()
 	if err := s.wait(ctx); err != nil {
 		_ = s.Stop()
@@ -157,9 +158,16 @@ func (s *Server) ConnectionString() string {
 }
 
 // Stop asks cosmium to exit (so that it saves Persist) and waits for it,
-// killing it after five seconds.
+// killing it after five seconds. With nothing to save it kills at once:
+// cosmium's graceful stop can wait seconds on a client's fresh connection.
 func (s *Server) Stop() error {
 	if s.cmd.Process == nil {
+		return nil
+	}
+	if !s.persist {
+		_ = s.cmd.Process.Kill()
+		err := <-s.done
+		s.done <- err // a second Stop returns too
 		return nil
 	}
 	_ = s.cmd.Process.Signal(syscall.SIGINT)
