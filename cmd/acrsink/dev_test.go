@@ -11,31 +11,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/acrsink/acrsink/internal/acr/acrtest"
 	"github.com/acrsink/acrsink/internal/emulator"
+	"github.com/acrsink/acrsink/internal/syncbuf"
 )
-
-// syncBuffer lets the test read what dev prints while dev runs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func freePort(t *testing.T) string {
 	t.Helper()
@@ -52,9 +34,9 @@ func freePort(t *testing.T) string {
 func TestDevRunsTheSinkThatTheReadmePromises(t *testing.T) {
 	data := t.TempDir()
 	cosmosPort := freePort(t)
-	start := func() (stdout *syncBuffer, stop func()) {
+	start := func() (stdout *syncbuf.Buffer, stop func()) {
 		ctx, cancel := context.WithCancel(context.Background())
-		stdout, stderr := &syncBuffer{}, &syncBuffer{}
+		stdout, stderr := &syncbuf.Buffer{}, &syncbuf.Buffer{}
 		done := make(chan error, 1)
 		go func() {
 			done <- run(ctx, []string{"acrsink", "dev", "-port", freePort(t), "-cosmos-port", cosmosPort, "-data", data}, func(string) string { return "" }, nil, stdout, stderr)

@@ -7,11 +7,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/acrsink/acrsink/internal/emulator"
+	"github.com/acrsink/acrsink/internal/syncbuf"
 )
 
 func TestRunRefusesToStart(t *testing.T) {
@@ -49,9 +49,11 @@ func TestRunWithTheOptOutWarnsAndServesUntilCancelled(t *testing.T) {
 	}
 	env := map[string]string{"ACRSINK_INSECURE_NO_AUTH": "true", "FUNCTIONS_CUSTOMHANDLER_PORT": strconv.Itoa(port)}
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncWriter
+	var out syncbuf.Buffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"handler"}, func(k string) string { return env[k] }, &out, io.Discard) }()
+	go func() {
+		done <- run(ctx, []string{"handler"}, func(k string) string { return env[k] }, &out, io.Discard)
+	}()
 	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/"
 	for start := time.Now(); ; time.Sleep(10 * time.Millisecond) {
 		resp, err := http.Get(url)
@@ -70,21 +72,4 @@ func TestRunWithTheOptOutWarnsAndServesUntilCancelled(t *testing.T) {
 	if !strings.Contains(out.String(), "ACRSINK_INSECURE_NO_AUTH is set") || !strings.Contains(out.String(), `"msg":"stopped"`) {
 		t.Errorf("log:\n%s", out.String())
 	}
-}
-
-type syncWriter struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
 }

@@ -25,10 +25,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/acrsink/acrsink/internal/syncbuf"
 )
 
 // HostJSON is the part of host.json the host reads for a custom handler.
@@ -172,7 +173,7 @@ type Host struct {
 	cmd     *exec.Cmd
 	done    chan error
 	front   *httptest.Server
-	stdout  *syncBuffer
+	stdout  *syncbuf.Buffer
 	invokes atomic.Int64
 }
 
@@ -202,7 +203,7 @@ func Start(ctx context.Context, app App, o Options) (*Host, error) {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	h := &Host{Port: port, done: make(chan error, 1), stdout: &syncBuffer{}}
+	h := &Host{Port: port, done: make(chan error, 1), stdout: &syncbuf.Buffer{}}
 	h.cmd = exec.Command(exe, app.Host.CustomHandler.Description.Arguments...)
 	h.cmd.Dir = app.Root
 	h.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "FUNCTIONS_CUSTOMHANDLER_PORT=" + strconv.Itoa(port)}, o.Env...)
@@ -300,23 +301,6 @@ func (h *Host) Stop() {
 func (h *Host) kill() {
 	_ = h.cmd.Process.Kill()
 	<-h.done
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // BuildHandler builds ./cmd/handler of the repository at root into dir and
