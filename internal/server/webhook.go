@@ -78,15 +78,19 @@ func storeFailed(log *slog.Logger, w http.ResponseWriter, r *http.Request, ev ac
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(r.Context().Err(), context.DeadlineExceeded) {
 		reason = "store too slow"
 	}
-	log.LogAttrs(r.Context(), slog.LevelError, "event not stored",
-		slog.String("eventId", ev.ID),
-		slog.String("action", ev.Action),
-		slog.String("repository", ev.Target.Repository),
-		slog.String("tag", ev.Target.Tag),
-		slog.String("digest", ev.Target.Digest),
+	attrs := []slog.Attr{slog.String("eventId", ev.ID), slog.String("action", ev.Action)}
+	for _, a := range []struct{ k, v string }{
+		{"repository", ev.Target.Repository}, {"tag", ev.Target.Tag}, {"digest", ev.Target.Digest},
+	} {
+		if a.v != "" {
+			attrs = append(attrs, slog.String(a.k, a.v))
+		}
+	}
+	attrs = append(attrs,
 		slog.String("reason", reason),
 		slog.String("error", err.Error()),
 		slog.String("recover", "az acr webhook list-events -r <registry> -n <webhook> -o json | acrsink replay"),
 	)
+	log.LogAttrs(r.Context(), slog.LevelError, "event not stored", attrs...)
 	encode(w, http.StatusServiceUnavailable, errorBody{Error: "event not stored (" + reason + "); it can be replayed from the webhook's event history", ID: ev.ID})
 }
