@@ -1,0 +1,110 @@
+package eventgrid_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/acrsink/acrsink/internal/acr"
+	"github.com/acrsink/acrsink/internal/eventgrid"
+	"github.com/acrsink/acrsink/internal/eventgrid/eventgridtest"
+)
+
+func TestEveryRegistryTypeCarriesTheWebhooksEvent(t *testing.T) {
+	envs, err := eventgrid.Parse(eventgridtest.Delivery("eventgrid-schema"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct{ typ, action, id string }{
+		{eventgrid.ImagePushed, "push", "31c51664-e5bd-416a-a5df-e5206bc47ed0"},
+		{eventgrid.ImageDeleted, "delete", "f06e3921-301f-42ec-b368-212f7d5354bd"},
+		{eventgrid.ChartPushed, "chart_push", "ea3a9c28-5b17-40f6-a500-3f02b6822b5b"},
+		{eventgrid.ChartDeleted, "chart_delete", "39136b3a-1a7e-416f-a09e-5c85d5402fca"},
+	}
+	if len(envs) != len(want) {
+		t.Fatalf("%d events, want %d", len(envs), len(want))
+	}
+	for i, w := range want {
+		ev, err := envs[i].RegistryEvent()
+		if err != nil || envs[i].Type != w.typ || ev.Action != w.action || ev.ID != w.id {
+			t.Errorf("event %d: type %s, %+v, %v; want %s %s with data.id %s", i, envs[i].Type, ev, err, w.typ, w.action, w.id)
+		}
+		if !strings.Contains(string(envs[i].Raw), `"eventType"`) {
+			t.Errorf("event %d: Raw is not the envelope", i)
+		}
+	}
+}
+
+func TestCloudEventsSingleAndBatch(t *testing.T) {
+	one, err := eventgrid.Parse(eventgridtest.Delivery("cloudevent"))
+	if err != nil || len(one) != 1 || one[0].Type != eventgrid.ImagePushed {
+		t.Fatalf("single: %+v, %v", one, err)
+	}
+	if ev, err := one[0].RegistryEvent(); err != nil || ev.ID != "c0ffee00-1111-4222-8333-444455556666" {
+		t.Errorf("single: %+v, %v", ev, err)
+	}
+	batch, err := eventgrid.Parse(eventgridtest.Delivery("cloudevents-batch"))
+	if err != nil || len(batch) != 3 {
+		t.Fatalf("batch: %d, %v", len(batch), err)
+	}
+	if !batch[0].IsRegistryEvent() || !batch[1].IsRegistryEvent() || batch[2].IsRegistryEvent() {
+		t.Errorf("registry events: %v %v %v, want true true false", batch[0].IsRegistryEvent(), batch[1].IsRegistryEvent(), batch[2].IsRegistryEvent())
+	}
+}
+
+func TestTheValidationHandshakeCode(t *testing.T) {
+	envs, err := eventgrid.Parse(eventgridtest.Delivery("validation"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, ok := envs[0].ValidationCode(); !ok || code != "512d38b6-c7b8-40c8-89fe-f46f9e9622b6" {
+		t.Errorf("code %q, %v", code, ok)
+	}
+	push, _ := eventgrid.Parse(eventgridtest.Delivery("cloudevent"))
+	if _, ok := push[0].ValidationCode(); ok {
+		t.Error("a push is not a validation event")
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	tests := []struct{ name, body, want string }{
+		{"an empty body", "", "empty body"},
+		{"a number", "42", "not JSON"},
+		{"an empty array", "[]", "no events"},
+		{"an array of strings", `["x"]`, "event 0"},
+		{"an event without a type", `[{"id":"a","data":{}}]`, "missing id or type"},
+		{"an event without an id", `{"specversion":"1.0","type":"x"}`, "missing id or type"},
+		{"another CloudEvents version", `{"specversion":"0.3","id":"a","type":"x"}`, "specversion"},
+		{"broken JSON", `[{"id":`, "not a JSON array"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := eventgrid.Parse([]byte(tt.body))
+			var invalid *acr.InvalidError
+			if !errors.As(err, &invalid) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want an InvalidError about %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestARegistryEventWithBadDataIsInvalid(t *testing.T) {
+	tests := []struct{ name, body, want string }{
+		{"no data", `[{"id":"e","eventType":"Microsoft.ContainerRegistry.ImagePushed"}]`, "no data"},
+		{"data without an id", `[{"id":"e","eventType":"Microsoft.ContainerRegistry.ImagePushed","data":{"action":"push"}}]`, "missing id"},
+		{"an action that contradicts the type", `[{"id":"e","eventType":"Microsoft.ContainerRegistry.ImagePushed","data":{"id":"x","action":"delete"}}]`, "carries action"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			envs, err := eventgrid.Parse([]byte(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = envs[0].RegistryEvent()
+			var invalid *acr.InvalidError
+			if !errors.As(err, &invalid) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want an InvalidError about %q", err, tt.want)
+			}
+		})
+	}
+}
