@@ -10,5 +10,7 @@ func addRoutes(mux *http.ServeMux, o Options) {
 	// The Functions host polls GET / until it answers: keep it cheap and open.
 	mux.Handle("GET /{$}", handleReady())
 	mux.Handle("/images/push", fn(onlyMethods(handleWebhook(o), http.MethodPost)))
+	// Event Grid passes the key as ?code= in the subscription's URL.
+	mux.Handle("/eventgrid", fn(onlyMethods(handleEventGrid(o), http.MethodPost, http.MethodOptions)))
 	mux.Handle("/", handleNotFound())
 }

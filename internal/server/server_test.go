@@ -14,6 +14,7 @@ import (
 
 	"github.com/acrsink/acrsink/internal/acr/acrtest"
 	"github.com/acrsink/acrsink/internal/document"
+	"github.com/acrsink/acrsink/internal/eventgrid/eventgridtest"
 	"github.com/acrsink/acrsink/internal/server"
 )
 
@@ -166,6 +167,45 @@ func TestAPanicIsA500WithJSONNotADroppedConnection(t *testing.T) {
 	h := server.New(server.Options{Logger: slog.New(slog.DiscardHandler), Store: panickingStore{}, Keys: []string{"k"}})
 	w := do(h, http.MethodPost, "/images/push", string(acrtest.Event("push")), "x-functions-key", "k")
 	if w.Code != http.StatusInternalServerError || !strings.Contains(w.Body.String(), "not stored") {
+		t.Errorf("status %d %s", w.Code, w.Body)
+	}
+}
+
+// failingFor fails the writes of some ids and stores the rest.
+type failingFor struct {
+	recordingStore
+	ids map[string]bool
+}
+
+func (f *failingFor) Create(ctx context.Context, d document.Document) (bool, error) {
+	if f.ids[d.ID] {
+		return false, errors.New("unavailable")
+	}
+	return f.recordingStore.Create(ctx, d)
+}
+
+func TestAnEventGridBatchIs503UnlessEveryEventIsStored(t *testing.T) {
+	st := &failingFor{ids: map[string]bool{"ea3a9c28-5b17-40f6-a500-3f02b6822b5b": true}}
+	var logs strings.Builder
+	h := server.New(server.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Store: st, Keys: []string{"k"}})
+	w := do(h, http.MethodPost, "/eventgrid?code=k", string(eventgridtest.Delivery("eventgrid-schema")))
+	if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), `"failed":["ea3a9c28-5b17-40f6-a500-3f02b6822b5b"]`) {
+		t.Errorf("status %d %s, want 503 naming the failed event", w.Code, w.Body)
+	}
+	if !strings.Contains(logs.String(), `"msg":"event not stored","eventId":"ea3a9c28-5b17-40f6-a500-3f02b6822b5b"`) {
+		t.Errorf("no recoverable log line:\n%s", logs.String())
+	}
+	// Event Grid retries the batch; once the store is well, it completes.
+	delete(st.ids, "ea3a9c28-5b17-40f6-a500-3f02b6822b5b")
+	w = do(h, http.MethodPost, "/eventgrid?code=k", string(eventgridtest.Delivery("eventgrid-schema")))
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"stored":1,"duplicates":3`) {
+		t.Errorf("retry: %d %s, want 200 with 1 stored and 3 duplicates", w.Code, w.Body)
+	}
+}
+
+func TestTheCloudEventsHandshakeNeedsItsOriginHeader(t *testing.T) {
+	w := do(newServer(&recordingStore{}, io.Discard, "k"), http.MethodOptions, "/eventgrid?code=k", "")
+	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "WebHook-Request-Origin") {
 		t.Errorf("status %d %s", w.Code, w.Body)
 	}
 }

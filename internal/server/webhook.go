@@ -69,11 +69,17 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	return body, true
 }
 
-// storeFailed answers 503 and logs what an operator needs to recover the
-// event: ACR will not send it again, but its webhook history has it.
+// storeFailed answers 503 for one event that was not stored.
 func storeFailed(log *slog.Logger, w http.ResponseWriter, r *http.Request, ev acr.Event, err error) {
-	ri := info(r)
-	ri.Outcome = "not stored"
+	info(r).Outcome = "not stored"
+	reason := logNotStored(log, r, ev, err)
+	encode(w, http.StatusServiceUnavailable, errorBody{Error: "event not stored (" + reason + "); it can be replayed from the webhook's event history", ID: ev.ID})
+}
+
+// logNotStored logs what an operator needs to recover an event that was not
+// stored (ACR will not send it again, but its webhook history has it) and
+// returns the short reason.
+func logNotStored(log *slog.Logger, r *http.Request, ev acr.Event, err error) string {
 	reason := "store failed"
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(r.Context().Err(), context.DeadlineExceeded) {
 		reason = "store too slow"
@@ -92,5 +98,5 @@ func storeFailed(log *slog.Logger, w http.ResponseWriter, r *http.Request, ev ac
 		slog.String("recover", "az acr webhook list-events -r <registry> -n <webhook> -o json | acrsink replay"),
 	)
 	log.LogAttrs(r.Context(), slog.LevelError, "event not stored", attrs...)
-	encode(w, http.StatusServiceUnavailable, errorBody{Error: "event not stored (" + reason + "); it can be replayed from the webhook's event history", ID: ev.ID})
+	return reason
 }
