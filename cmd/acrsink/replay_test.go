@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/acrsink/acrsink/internal/acr"
+	"github.com/acrsink/acrsink/internal/acr/acrtest"
+	"github.com/acrsink/acrsink/internal/document"
+	"github.com/acrsink/acrsink/internal/emulator/emulatortest"
+	"github.com/acrsink/acrsink/internal/ingest"
+)
+
+func TestMain(m *testing.M) { emulatortest.Main(m) }
+
+func envFor(cfgDB, cfgContainer string) func(string) string {
+	return func(name string) string {
+		switch name {
+		case "COSMOS_CONNECTION_STRING":
+			return emulatortest.Server().ConnectionString()
+		case "COSMOS_DATABASE":
+			return cfgDB
+		case "COSMOS_CONTAINER":
+			return cfgContainer
+		}
+		return ""
+	}
+}
+
+func ids(t *testing.T, q interface {
+	Query(context.Context, string, map[string]any, func(json.RawMessage) error) error
+}) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	err := q.Query(context.Background(), "SELECT c.id, c.source FROM c", nil, func(raw json.RawMessage) error {
+		var d struct{ ID, Source string }
+		if err := json.Unmarshal(raw, &d); err != nil {
+			return err
+		}
+		got[d.ID] = d.Source
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func TestReplayStoresExactlyTheMissingEventsOnce(t *testing.T) {
+	st, cfg := emulatortest.Container(t)
+	env := envFor(cfg.CosmosDatabase, cfg.CosmosContainer)
+	// Delivery h-06 did arrive (200): it is already stored, by the webhook.
+	arrived, _ := os.ReadFile("../../internal/history/testdata/list-events.json")
+	var entries []struct {
+		EventRequestMessage struct{ Content json.RawMessage }
+	}
+	_ = json.Unmarshal(arrived, &entries)
+	var s string
+	_ = json.Unmarshal(entries[5].EventRequestMessage.Content, &s)
+	ev, err := acr.Parse([]byte(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingest.Event(context.Background(), st, ev, document.SourceWebhook, ev.Raw, ev.Time()); err != nil {
+		t.Fatal(err)
+	}
+
+	var out, errOut bytes.Buffer
+	err = run(context.Background(), []string{"acrsink", "replay", "--file", "../../internal/history/testdata/list-events.json"}, env, nil, &out, &errOut)
+	if err != nil {
+		t.Fatalf("replay: %v\n%s%s", err, out.String(), errOut.String())
+	}
+	if !strings.Contains(out.String(), "read 8, skipped (delivered) 3, stored 5, already present 0, ignored (ping) 0, failed 0") {
+		t.Errorf("summary:\n%s", out.String())
+	}
+	want := map[string]string{
+		"11111111-0000-4000-8000-000000000002": "replay", // 503
+		"11111111-0000-4000-8000-000000000003": "replay", // no answer
+		"11111111-0000-4000-8000-000000000004": "replay", // 500, string content
+		"11111111-0000-4000-8000-000000000006": "webhook",
+		"11111111-0000-4000-8000-000000000007": "replay", // empty status
+		"11111111-0000-4000-8000-000000000008": "replay", // 401
+	}
+	if got := ids(t, st); !equal(got, want) {
+		t.Errorf("stored %v, want %v", got, want)
+	}
+	if strings.Contains(out.String()+errOut.String(), "SECRET-KEY-IN-HISTORY") {
+		t.Error("the key from the history's headers was printed")
+	}
+
+	// A second replay, from standard input, with --all: nothing new.
+	data, _ := os.ReadFile("../../internal/history/testdata/list-events.json")
+	out.Reset()
+	err = run(context.Background(), []string{"acrsink", "replay", "--all"}, env, bytes.NewReader(data), &out, &errOut)
+	if err != nil {
+		t.Fatalf("second replay: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "read 8, skipped (delivered) 0, stored 1, already present 6, ignored (ping) 1, failed 0") {
+		t.Errorf("second summary:\n%s", out.String())
+	}
+	if got := ids(t, st); len(got) != 7 || got["11111111-0000-4000-8000-000000000001"] != "replay" {
+		t.Errorf("after --all: %v, want the one delivered event that was never stored here added", got)
+	}
+}
+
+func TestReplayDryRunStoresNothing(t *testing.T) {
+	st, cfg := emulatortest.Container(t)
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"acrsink", "replay", "--dry-run", "--file", "../../internal/history/testdata/list-events.json"}, envFor(cfg.CosmosDatabase, cfg.CosmosContainer), nil, &out, &out)
+	if err != nil || !strings.Contains(out.String(), "would store 5") {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if got := ids(t, st); len(got) != 0 {
+		t.Errorf("dry run stored %v", got)
+	}
+}
+
+func TestReplayExitsNonZeroWhenAnEventFails(t *testing.T) {
+	_, cfg := emulatortest.Container(t)
+	history := `[{"id":"x","eventRequestMessage":{"content":{"action":"push"}},"eventResponseMessage":{"statusCode":"503"}},
+	             {"id":"y","eventRequestMessage":{"content":` + string(acrtest.Event("push")) + `},"eventResponseMessage":null}]`
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"acrsink", "replay"}, envFor(cfg.CosmosDatabase, cfg.CosmosContainer), strings.NewReader(history), &out, &out)
+	if err == nil {
+		t.Fatalf("replay succeeded with a bad event:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "failed") || !strings.Contains(out.String(), "missing id") || !strings.Contains(out.String(), "stored 1") {
+		t.Errorf("output:\n%s", out.String())
+	}
+}
+
+func equal(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}

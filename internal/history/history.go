@@ -1,0 +1,110 @@
+// Package history reads a registry webhook's delivery history, the output of
+// az acr webhook list-events -r REG -n HOOK -o json: each delivery's payload
+// as sent, and the answer (if any) our endpoint gave.
+package history
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/acrsink/acrsink/internal/acr"
+)
+
+// Delivery is one entry of the history.
+type Delivery struct {
+	// ID is the delivery's id in the history (not the event's).
+	ID string
+	// Event is the payload that was sent; valid only when Err is nil.
+	Event acr.Event
+	// Err says why the payload could not be read as an event.
+	Err error
+	// StatusCode is what our endpoint answered; 0 when nothing was answered
+	// (a timeout, a connection that failed).
+	StatusCode int
+}
+
+// Delivered reports whether the endpoint answered 2xx: the event was taken.
+func (d Delivery) Delivered() bool { return d.StatusCode >= 200 && d.StatusCode < 300 }
+
+// Outcome describes how the delivery went, for reports.
+func (d Delivery) Outcome() string {
+	if d.StatusCode == 0 {
+		return "no answer (timed out or unreachable)"
+	}
+	return "answered " + strconv.Itoa(d.StatusCode)
+}
+
+type wire struct {
+	ID      string `json:"id"`
+	Request *struct {
+		Content json.RawMessage `json:"content"`
+	} `json:"eventRequestMessage"`
+	Response *struct {
+		StatusCode json.RawMessage `json:"statusCode"`
+	} `json:"eventResponseMessage"`
+}
+
+// Parse reads the whole history. A delivery whose payload is not a valid
+// event is returned with Err set, so one bad entry does not hide the rest;
+// only a document that is not a history at all is an error.
+func Parse(data []byte) ([]Delivery, error) {
+	var entries []wire
+	if err := json.Unmarshal(bytes.TrimSpace(data), &entries); err != nil {
+		return nil, fmt.Errorf("not the JSON array that az acr webhook list-events -o json prints: %w", err)
+	}
+	out := make([]Delivery, 0, len(entries))
+	for i, e := range entries {
+		d := Delivery{ID: e.ID}
+		if d.ID == "" {
+			d.ID = "#" + strconv.Itoa(i+1)
+		}
+		if e.Response != nil {
+			d.StatusCode = statusCode(e.Response.StatusCode)
+		}
+		if e.Request == nil {
+			d.Err = errors.New("no eventRequestMessage")
+		} else {
+			d.Event, d.Err = content(e.Request.Content)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// content is the payload: a JSON object, or a string that holds one (the
+// CLI prints it either way).
+func content(raw json.RawMessage) (acr.Event, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return acr.Event{}, fmt.Errorf("content: %w", err)
+		}
+		raw = json.RawMessage(s)
+	}
+	return acr.Parse(raw)
+}
+
+// statusCode reads "200", 200, "OK"-less forms; anything else is 0, no
+// answer.
+func statusCode(raw json.RawMessage) int {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return 0
+	}
+	switch v := v.(type) {
+	case float64:
+		return int(v)
+	case string:
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			return 0
+		}
+		return n
+	}
+	return 0
+}

@@ -1,0 +1,115 @@
+// Package replay stores the events of a webhook's delivery history that
+// acrsink did not take, through the same path as the handler: a replay of an
+// event that did arrive, or a second replay, changes nothing.
+package replay
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/acrsink/acrsink/internal/document"
+	"github.com/acrsink/acrsink/internal/history"
+	"github.com/acrsink/acrsink/internal/ingest"
+)
+
+// Options for Run.
+type Options struct {
+	// All replays every delivery, not only the ones that got no 2xx.
+	All bool
+	// DryRun decides what would be replayed and stores nothing.
+	DryRun bool
+	// Concurrency bounds the writes in flight; 0 means 8.
+	Concurrency int
+	// Progress, when set, is called after each delivery is done.
+	Progress func(done, total int)
+	// Now is the clock for receivedAt; nil means time.Now.
+	Now func() time.Time
+}
+
+// Result is what happened to one delivery.
+type Result struct {
+	Delivery history.Delivery
+	// Outcome: "delivered" (skipped), "stored", "duplicate", "ignored"
+	// (a ping), "would store" (dry run) or "failed".
+	Outcome string
+	Err     error
+}
+
+// Summary counts the results.
+type Summary struct {
+	Read, Skipped, Stored, Duplicates, Ignored, WouldStore int
+	Failed                                                 []Result
+	Results                                                []Result
+}
+
+// Run replays deliveries into st.
+func Run(ctx context.Context, st ingest.Store, deliveries []history.Delivery, o Options) Summary {
+	if o.Concurrency <= 0 {
+		o.Concurrency = 8
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	results := make([]Result, len(deliveries))
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		done int
+		sem  = make(chan struct{}, o.Concurrency)
+	)
+	for i, d := range deliveries {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			results[i] = one(ctx, st, d, o)
+			if o.Progress != nil {
+				mu.Lock()
+				done++
+				o.Progress(done, len(deliveries))
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	s := Summary{Read: len(deliveries), Results: results}
+	for _, r := range results {
+		switch r.Outcome {
+		case "delivered":
+			s.Skipped++
+		case "stored":
+			s.Stored++
+		case "duplicate":
+			s.Duplicates++
+		case "ignored":
+			s.Ignored++
+		case "would store":
+			s.WouldStore++
+		default:
+			s.Failed = append(s.Failed, r)
+		}
+	}
+	return s
+}
+
+func one(ctx context.Context, st ingest.Store, d history.Delivery, o Options) Result {
+	r := Result{Delivery: d}
+	switch {
+	case d.Delivered() && !o.All:
+		r.Outcome = "delivered"
+	case d.Err != nil:
+		r.Outcome, r.Err = "failed", d.Err
+	case o.DryRun && d.Event.Action == "ping":
+		r.Outcome = "ignored"
+	case o.DryRun:
+		r.Outcome = "would store"
+	default:
+		outcome, err := ingest.Event(ctx, st, d.Event, document.SourceReplay, d.Event.Raw, o.Now())
+		r.Outcome, r.Err = outcome.String(), err
+		if err != nil {
+			r.Outcome = "failed"
+		}
+	}
+	return r
+}
