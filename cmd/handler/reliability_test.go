@@ -1,0 +1,189 @@
+package main_test
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/acrsink/acrsink/internal/acr/acrtest"
+	"github.com/acrsink/acrsink/internal/emulator"
+	"github.com/acrsink/acrsink/internal/emulator/emulatortest"
+	"github.com/acrsink/acrsink/internal/faultproxy"
+	"github.com/acrsink/acrsink/internal/functionshost"
+	"github.com/acrsink/acrsink/internal/store"
+)
+
+// startBehindProxy starts the handler with its store reached through a
+// fault injector in front of cosmium.
+func startBehindProxy(t *testing.T, extraEnv ...string) (*functionshost.Host, *store.Cosmos, *faultproxy.Proxy) {
+	t.Helper()
+	p, err := faultproxy.Start(emulatortest.Server().Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	env := append([]string{"COSMOS_CONNECTION_STRING=AccountEndpoint=" + p.Endpoint() + ";AccountKey=" + emulator.Key + ";"}, extraEnv...)
+	h, st := startHost(t, env...)
+	return h, st, p
+}
+
+// event is the sample push with its own id and tag.
+func event(n int) []byte {
+	b := bytes.Replace(acrtest.Event("push"), []byte("cb8c3971-9adc-488b-bdd8-43cbb4974ff5"), []byte(fmt.Sprintf("load-%06d", n)), 1)
+	return bytes.Replace(b, []byte(`"tag": "v1"`), []byte(fmt.Sprintf(`"tag": "v%d"`, n)), 1)
+}
+
+// assertNoSecrets checks the handler's whole log and the bodies it sent.
+func assertNoSecrets(t *testing.T, h *functionshost.Host, bodies ...string) {
+	t.Helper()
+	all := h.Logs() + strings.Join(bodies, "\n")
+	for _, secret := range []string{"test-key", "old-key-", emulator.Key, "AccountKey", "code="} {
+		if strings.Contains(all, secret) {
+			t.Errorf("%q appears in a log line or an answer", secret)
+		}
+	}
+}
+
+func TestThrottlingIsRetriedAndStoredWithinTheBudget(t *testing.T) {
+	h, st, p := startBehindProxy(t)
+	p.Throttle(2, 300)
+	start := time.Now()
+	status, body := post(t, h.URL+"/images/push?code=test-key", acrtest.Event("push"))
+	if status != http.StatusCreated {
+		t.Fatalf("status %d %s, want 201 after the retries", status, body)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("answered after %v, past ACR's 5s", d)
+	}
+	if p.Faults() != 2 {
+		t.Errorf("%d throttled answers, want 2", p.Faults())
+	}
+	get(t, st, "cb8c3971-9adc-488b-bdd8-43cbb4974ff5")
+	assertNoSecrets(t, h, body)
+}
+
+func TestAMisbehavingStoreGets503InsideTheBudgetAndTheNextEventIsStoredWhenItRecovers(t *testing.T) {
+	tests := []struct {
+		name        string
+		break_, fix func(p *faultproxy.Proxy)
+	}{
+		{"the store answers 503", func(p *faultproxy.Proxy) { p.Fail(http.StatusServiceUnavailable) }, func(p *faultproxy.Proxy) { p.Heal() }},
+		{"the store hangs", func(p *faultproxy.Proxy) { p.Hang() }, func(p *faultproxy.Proxy) { p.Heal() }},
+		{"the store is down", func(p *faultproxy.Proxy) { p.Down() }, func(p *faultproxy.Proxy) {
+			if err := p.Up(); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// The default budget (4s), as in Azure.
+			h, st, p := startBehindProxy(t)
+			// One write first, so the SDK has its account document and
+			// connections: the fault hits a warm handler.
+			if status, body := post(t, h.URL+"/images/push?code=test-key", event(0)); status != http.StatusCreated {
+				t.Fatalf("warm-up: %d %s", status, body)
+			}
+			tt.break_(p)
+			start := time.Now()
+			status, body := post(t, h.URL+"/images/push?code=test-key", event(1))
+			elapsed := time.Since(start)
+			if status != http.StatusServiceUnavailable {
+				t.Fatalf("status %d %s, want 503", status, body)
+			}
+			if elapsed > 5*time.Second {
+				t.Errorf("503 after %v, past ACR's 5s", elapsed)
+			}
+			tt.fix(p)
+			status, body2 := post(t, h.URL+"/images/push?code=test-key", event(2))
+			if status != http.StatusCreated {
+				t.Fatalf("after recovery: %d %s, want 201 with no restart", status, body2)
+			}
+			if _, found, _ := st.Get(t.Context(), "load-000001"); found {
+				t.Error("the event answered 503 was stored")
+			}
+			get(t, st, "load-000002")
+			assertNoSecrets(t, h, body, body2)
+		})
+	}
+}
+
+func TestFiftyConcurrentDeliveriesOfOneEventLeaveOneDocument(t *testing.T) {
+	h, st := startHost(t)
+	var wg sync.WaitGroup
+	statuses := make([]int, 50)
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i], _ = post(t, h.URL+"/images/push?code=test-key", acrtest.Event("push"))
+		}()
+	}
+	wg.Wait()
+	created := 0
+	for _, s := range statuses {
+		switch s {
+		case http.StatusCreated:
+			created++
+		case http.StatusOK:
+		default:
+			t.Errorf("status %d, want only 2xx", s)
+		}
+	}
+	if created != 1 {
+		t.Errorf("%d answers said created, want 1", created)
+	}
+	if n := count(t, st); n != 1 {
+		t.Errorf("%d documents, want 1", n)
+	}
+}
+
+func TestSIGTERMLetsRequestsInFlightFinishAndExitsCleanly(t *testing.T) {
+	h, st, p := startBehindProxy(t)
+	if status, body := post(t, h.URL+"/images/push?code=test-key", event(0)); status != http.StatusCreated {
+		t.Fatalf("warm-up: %d %s", status, body)
+	}
+	p.Hang()
+	const n = 8
+	var wg sync.WaitGroup
+	statuses := make([]int, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i], _ = post(t, h.URL+"/images/push?code=test-key", event(i+1))
+		}()
+	}
+	for deadline := time.Now().Add(3 * time.Second); p.Faults() < n && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := h.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the store comes back while the handler drains
+	p.Heal()
+	wg.Wait()
+	if err := h.Wait(6 * time.Second); err != nil {
+		t.Errorf("exit: %v, want a clean exit 0\n%s", err, h.Logs())
+	}
+	for i, s := range statuses {
+		_, found, err := st.Get(t.Context(), fmt.Sprintf("load-%06d", i+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case s == http.StatusCreated && !found:
+			t.Errorf("event %d answered 201 but is not stored", i+1)
+		case s != http.StatusCreated && s != http.StatusServiceUnavailable:
+			t.Errorf("event %d: status %d, want 201 or 503", i+1, s)
+		}
+	}
+	if !strings.Contains(h.Logs(), `"msg":"stopped"`) {
+		t.Errorf("no clean stop in the log:\n%s", h.Logs())
+	}
+}

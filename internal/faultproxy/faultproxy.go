@@ -1,0 +1,198 @@
+// Package faultproxy stands between the handler and the Cosmos emulator and
+// misbehaves on demand: it throttles, fails, hangs, or goes down, so tests
+// can show what acrsink does when its store does (cosmium itself never
+// throttles or fails).
+//
+// The SDK reads the account document at GET / and then talks to the
+// addresses listed there; the proxy rewrites them to itself, or the SDK
+// would go around it after the first request.
+package faultproxy
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+type mode int
+
+const (
+	pass mode = iota
+	failing
+	hanging
+)
+
+// Proxy is a running fault injector.
+type Proxy struct {
+	target   *url.URL
+	addr     string
+	rp       *httputil.ReverseProxy
+	mu       sync.Mutex
+	mode     mode
+	status   int
+	throttle int
+	retryMs  int
+	release  chan struct{}
+	srv      *http.Server
+	requests atomic.Int64
+	faults   atomic.Int64
+}
+
+// Start listens on a free loopback port and forwards to target (for example
+// http://127.0.0.1:8081/).
+func Start(target string) (*Proxy, error) {
+	u, err := url.Parse(target)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	p := &Proxy{target: u, addr: ln.Addr().String(), release: make(chan struct{})}
+	p.rp = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(u)
+			pr.Out.Host = u.Host
+		},
+		ModifyResponse: p.rewriteAccount,
+	}
+	p.serve(ln)
+	return p, nil
+}
+
+func (p *Proxy) serve(ln net.Listener) {
+	p.srv = &http.Server{Handler: http.HandlerFunc(p.handle)}
+	go func() { _ = p.srv.Serve(ln) }()
+}
+
+// Endpoint is the proxy's account endpoint.
+func (p *Proxy) Endpoint() string { return "http://" + p.addr + "/" }
+
+// Requests counts the requests that reached the proxy; Faults those it
+// answered with a fault.
+func (p *Proxy) Requests() int64 { return p.requests.Load() }
+
+// Faults counts the requests answered with a fault.
+func (p *Proxy) Faults() int64 { return p.faults.Load() }
+
+// Throttle answers the next n document writes 429 with x-ms-retry-after-ms.
+func (p *Proxy) Throttle(n, retryAfterMs int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.throttle, p.retryMs = n, retryAfterMs
+}
+
+// Fail answers every request with status until Heal.
+func (p *Proxy) Fail(status int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.mode, p.status = failing, status
+}
+
+// Hang holds every request, answering none, until Heal or the client gives
+// up.
+func (p *Proxy) Hang() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.mode = hanging
+}
+
+// Heal passes everything through again and lets hanging requests go on.
+func (p *Proxy) Heal() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.mode == hanging {
+		close(p.release)
+		p.release = make(chan struct{})
+	}
+	p.mode, p.throttle = pass, 0
+}
+
+// Down stops listening and drops every connection: the store is gone.
+func (p *Proxy) Down() {
+	p.Heal()
+	_ = p.srv.Close()
+}
+
+// Up listens again on the same address.
+func (p *Proxy) Up() error {
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		return err
+	}
+	p.serve(ln)
+	return nil
+}
+
+// Close stops the proxy.
+func (p *Proxy) Close() {
+	p.Heal()
+	_ = p.srv.Shutdown(context.Background())
+}
+
+func (p *Proxy) handle(w http.ResponseWriter, r *http.Request) {
+	p.requests.Add(1)
+	p.mu.Lock()
+	m, status, release := p.mode, p.status, p.release
+	throttled := false
+	if m == pass && p.throttle > 0 && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/docs") {
+		p.throttle--
+		throttled = true
+	}
+	retryMs := p.retryMs
+	p.mu.Unlock()
+	switch {
+	case throttled:
+		p.faults.Add(1)
+		w.Header().Set("x-ms-retry-after-ms", strconv.Itoa(retryMs))
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = io.WriteString(w, `{"code":"TooManyRequests","message":"Request rate is large (fault injected)"}`)
+	case m == failing:
+		p.faults.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, `{"code":"ServiceUnavailable","message":"fault injected"}`)
+	case m == hanging:
+		p.faults.Add(1)
+		// Read the body first: only then does the server notice a client
+		// that gives up, and the held request is dropped rather than sent
+		// on when the store comes back.
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		select {
+		case <-release:
+			p.rp.ServeHTTP(w, r)
+		case <-r.Context().Done():
+		}
+	default:
+		p.rp.ServeHTTP(w, r)
+	}
+}
+
+// rewriteAccount points the account document's endpoints at the proxy.
+func (p *Proxy) rewriteAccount(resp *http.Response) error {
+	if resp.Request.Method != http.MethodGet || resp.Request.URL.Path != "/" {
+		return nil
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	body = bytes.ReplaceAll(body, []byte(p.target.Host), []byte(p.addr))
+	body = bytes.ReplaceAll(body, []byte("localhost:"+p.target.Port()), []byte(p.addr))
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	return nil
+}
