@@ -149,6 +149,9 @@ func (s *Server) wait(ctx context.Context) error {
 	}
 }
 
+// Pid is cosmium's process id.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
 // Endpoint is the account endpoint, for example http://127.0.0.1:8081/.
 func (s *Server) Endpoint() string { return "http://127.0.0.1:" + strconv.Itoa(s.Port) + "/" }
 

@@ -1,0 +1,32 @@
+package server_test
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/acrsink/acrsink/internal/acr/acrtest"
+	"github.com/acrsink/acrsink/internal/server"
+)
+
+// BenchmarkPing is the handler's own cost for one ping, key check and log
+// line included, with no network: what the bench command's handler-overhead
+// ratio compares against a bare server.
+func BenchmarkPing(b *testing.B) {
+	h := server.New(server.Options{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Store: &recordingStore{}, Keys: []string{"k1", "k2"}, Timeout: 4 * time.Second})
+	body := acrtest.Event("ping")
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, "/images/push", bytes.NewReader(body))
+		req.Header.Set("x-functions-key", "k2")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusNoContent {
+			b.Fatal(w.Code)
+		}
+	}
+}
