@@ -1,0 +1,128 @@
+// acrsink in Azure: a Flex Consumption function app (custom handler) that
+// stores ACR webhook events in a serverless Cosmos DB for NoSQL account,
+// reached with the app's managed identity. azd up deploys it; so does
+// az deployment group create (README, "Deploy to Azure").
+targetScope = 'resourceGroup'
+
+@description('Name of the azd environment; used to name the resources.')
+@minLength(1)
+@maxLength(40)
+param environmentName string
+
+@description('Region for every resource except the webhook, which goes with its registry.')
+param location string = resourceGroup().location
+
+@description('Function keys the handler accepts, comma-separated; the first is the one given to the ACR webhook. Two during a rotation.')
+@secure()
+param functionKeys string
+
+@description('Name of an existing container registry in this resource group to wire a webhook on; empty for none.')
+param registryName string = ''
+
+@description('Webhook scope: repo:tag, repo:*, or empty for the whole registry.')
+param webhookScope string = ''
+
+@description('Actions the webhook posts.')
+param webhookActions array = [
+  'push'
+  'delete'
+  'quarantine'
+  'chart_push'
+  'chart_delete'
+]
+
+@description('Object id of a user or group to give data access to Cosmos DB too (Data Explorer queries, acrsink replay); empty for none.')
+param principalId string = ''
+
+@description('Cosmos DB database name.')
+param databaseName string = 'acr'
+
+@description('Cosmos DB container name.')
+param containerName string = 'pushes'
+
+var token = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
+var tags = {
+  'azd-env-name': environmentName
+}
+var primaryKey = first(split(functionKeys, ','))
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    name: 'acrsink-${token}'
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  params: {
+    name: 'acrsink${token}'
+    location: location
+    tags: tags
+  }
+}
+
+module cosmos 'modules/cosmos.bicep' = {
+  name: 'cosmos'
+  params: {
+    name: 'acrsink-${token}'
+    location: location
+    tags: tags
+    databaseName: databaseName
+    containerName: containerName
+  }
+}
+
+module app 'modules/functionapp.bicep' = {
+  name: 'functionapp'
+  params: {
+    name: 'acrsink-${token}'
+    location: location
+    tags: tags
+    storageAccountName: storage.outputs.name
+    deploymentContainerUrl: storage.outputs.deploymentContainerUrl
+    appInsightsConnectionString: monitoring.outputs.connectionString
+    cosmosEndpoint: cosmos.outputs.endpoint
+    databaseName: databaseName
+    containerName: containerName
+    functionKeys: functionKeys
+  }
+}
+
+module storageAccess 'modules/storage-access.bicep' = {
+  name: 'storage-access'
+  params: {
+    storageAccountName: storage.outputs.name
+    principalId: app.outputs.principalId
+  }
+}
+
+module cosmosAccess 'modules/cosmos-access.bicep' = {
+  name: 'cosmos-access'
+  params: {
+    accountName: cosmos.outputs.name
+    principalIds: empty(principalId) ? [app.outputs.principalId] : [app.outputs.principalId, principalId]
+  }
+}
+
+module webhook 'modules/webhook.bicep' = if (!empty(registryName)) {
+  name: 'webhook'
+  params: {
+    registryName: registryName
+    serviceUri: 'https://${app.outputs.hostName}/images/push'
+    functionKey: primaryKey
+    scope: webhookScope
+    actions: webhookActions
+  }
+}
+
+output AZURE_FUNCTION_APP_NAME string = app.outputs.name
+output AZURE_RESOURCE_GROUP string = resourceGroup().name
+output WEBHOOK_URL string = 'https://${app.outputs.hostName}/images/push'
+output EVENTGRID_URL string = 'https://${app.outputs.hostName}/eventgrid'
+output COSMOS_ENDPOINT string = cosmos.outputs.endpoint
+output COSMOS_DATABASE string = databaseName
+output COSMOS_CONTAINER string = containerName
+output DATA_EXPLORER_URL string = 'https://portal.azure.com/#resource${cosmos.outputs.id}/dataExplorer'

@@ -1,0 +1,222 @@
+// Package infracheck checks infra/ where no Bicep compiler can run: the
+// syntax (the tree-sitter Bicep grammar, through node), every resource's
+// type, API version and property names (the published ARM schemas), and
+// the contract between the app settings infra sets and the settings the
+// handler reads.
+package infracheck
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"unicode/utf16"
+)
+
+// Node is a named node of the tree-sitter parse tree.
+type Node struct {
+	Type     string  `json:"type"`
+	Field    string  `json:"field"`
+	Start    int     `json:"start"`
+	End      int     `json:"end"`
+	Row      int     `json:"row"`
+	Children []*Node `json:"children"`
+}
+
+// SyntaxError is where the grammar could not parse.
+type SyntaxError struct {
+	Row    int    `json:"row"`
+	Column int    `json:"column"`
+	Kind   string `json:"kind"`
+}
+
+// File is one parsed Bicep file.
+type File struct {
+	Path   string
+	Errors []SyntaxError
+	Root   *Node
+	src    []uint16 // tree-sitter's web binding counts UTF-16 units
+}
+
+// Text is the source of n.
+func (f *File) Text(n *Node) string { return string(utf16.Decode(f.src[n.Start:n.End])) }
+
+// Parse parses files with infra/check/parse.js. checkDir is infra/check,
+// with its node_modules installed (see EnsureNodeModules).
+func Parse(checkDir string, files ...string) ([]*File, error) {
+	cmd := exec.Command("node", append([]string{filepath.Join(checkDir, "parse.js")}, files...)...)
+	cmd.Dir = checkDir
+	out, err := cmd.Output()
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			return nil, fmt.Errorf("parse.js: %v\n%s", err, ee.Stderr)
+		}
+		return nil, fmt.Errorf("parse.js: %w", err)
+	}
+	var raw map[string]struct {
+		Errors []SyntaxError `json:"errors"`
+		Tree   *Node         `json:"tree"`
+	}
+	if err := json.Unmarshal(out, &raw); err != nil {
+		return nil, err
+	}
+	var result []*File
+	for _, path := range files {
+		r, ok := raw[path]
+		if !ok {
+			return nil, fmt.Errorf("parse.js said nothing of %s", path)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		result = append(result, &File{Path: path, Errors: r.Errors, Root: r.Tree, src: utf16.Encode([]rune(string(data)))})
+	}
+	return result, nil
+}
+
+// EnsureNodeModules installs infra/check's pinned packages when they are
+// missing (npm ci: the lock file's exact versions).
+func EnsureNodeModules(checkDir string) error {
+	if _, err := os.Stat(filepath.Join(checkDir, "node_modules", "web-tree-sitter")); err == nil {
+		return nil
+	}
+	cmd := exec.Command("npm", "ci")
+	cmd.Dir = checkDir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("npm ci in %s: %v\n%s", checkDir, err, out)
+	}
+	return nil
+}
+
+// Resource is one resource declaration.
+type Resource struct {
+	File       *File
+	Symbol     string
+	Type       string
+	APIVersion string
+	Row        int
+	Existing   bool
+	Body       *Node // the object literal
+}
+
+// Resources lists f's resource declarations. A nested child declaration
+// (resource inside a resource's body) is not supported: declare children at
+// the top level with parent:, which this package checks like any other.
+func Resources(f *File) ([]Resource, error) {
+	var out []Resource
+	for _, n := range f.Root.Children {
+		if n.Type != "resource_declaration" {
+			continue
+		}
+		r := Resource{File: f, Row: n.Row, Existing: strings.Contains(f.Text(n), "' existing =")}
+		for _, c := range n.Children {
+			switch {
+			case c.Type == "identifier" && r.Symbol == "":
+				r.Symbol = f.Text(c)
+			case c.Type == "string" && r.Type == "":
+				typ, ver, ok := strings.Cut(strings.Trim(f.Text(c), "'"), "@")
+				if !ok {
+					return nil, fmt.Errorf("%s:%d: resource %s has no @apiVersion", f.Path, n.Row, r.Symbol)
+				}
+				r.Type, r.APIVersion = typ, ver
+			case r.Body == nil:
+				r.Body = firstObject(c)
+			}
+		}
+		if r.Body == nil {
+			return nil, fmt.Errorf("%s:%d: resource %s has no body", f.Path, n.Row, r.Symbol)
+		}
+		for _, c := range r.Body.Children {
+			if c.Type == "resource_declaration" {
+				return nil, fmt.Errorf("%s:%d: nested resource in %s: declare it at the top level with parent:", f.Path, c.Row, r.Symbol)
+			}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// firstObject is n if it is an object, else the body of a for or if.
+func firstObject(n *Node) *Node {
+	if n.Type == "object" {
+		return n
+	}
+	for _, c := range n.Children {
+		if c.Type == "object" {
+			return c
+		}
+	}
+	for _, c := range n.Children {
+		if o := firstObject(c); o != nil {
+			return o
+		}
+	}
+	return nil
+}
+
+// Property is one key: value of an object literal.
+type Property struct {
+	Key   string
+	Value *Node
+	Row   int
+}
+
+// Properties lists the properties of an object node.
+func Properties(f *File, obj *Node) []Property {
+	var out []Property
+	for _, c := range obj.Children {
+		if c.Type != "object_property" || len(c.Children) < 2 {
+			continue
+		}
+		out = append(out, Property{Key: strings.Trim(f.Text(c.Children[0]), "'"), Value: c.Children[len(c.Children)-1], Row: c.Row})
+	}
+	return out
+}
+
+// Params lists the parameters f declares.
+func Params(f *File) []string {
+	var out []string
+	for _, n := range f.Root.Children {
+		if n.Type == "parameter_declaration" {
+			for _, c := range n.Children {
+				if c.Type == "identifier" {
+					out = append(out, f.Text(c))
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
+// AppSettings lists the names in every appSettings array of f's resources.
+func AppSettings(f *File) []string {
+	var out []string
+	var walk func(n *Node)
+	walk = func(n *Node) {
+		if n.Type == "object" {
+			for _, p := range Properties(f, n) {
+				if p.Key == "appSettings" && p.Value.Type == "array" {
+					for _, item := range p.Value.Children {
+						if item.Type != "object" {
+							continue
+						}
+						for _, ip := range Properties(f, item) {
+							if ip.Key == "name" && ip.Value.Type == "string" {
+								out = append(out, strings.Trim(f.Text(ip.Value), "'"))
+							}
+						}
+					}
+				}
+			}
+		}
+		for _, c := range n.Children {
+			walk(c)
+		}
+	}
+	walk(f.Root)
+	return out
+}

@@ -1,0 +1,295 @@
+package infracheck_test
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/acrsink/acrsink/internal/config"
+	"github.com/acrsink/acrsink/internal/infracheck"
+)
+
+const root = "../.."
+
+var (
+	checkDir = filepath.Join(root, "infra", "check")
+	nodeOnce sync.Once
+	nodeErr  error
+)
+
+// needNode installs infra/check's packages; without node and npm the
+// checks are skipped locally and fail in CI.
+func needNode(t *testing.T) {
+	t.Helper()
+	for _, tool := range []string{"node", "npm"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s is needed for the Bicep syntax check", tool)
+			}
+			t.Skipf("%s not installed: Bicep checks skipped", tool)
+		}
+	}
+	nodeOnce.Do(func() { nodeErr = infracheck.EnsureNodeModules(checkDir) })
+	if nodeErr != nil {
+		t.Fatal(nodeErr)
+	}
+}
+
+func bicepFiles(t *testing.T) []string {
+	t.Helper()
+	var files []string
+	err := filepath.WalkDir(filepath.Join(root, "infra"), func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && d.Name() == "node_modules" {
+			return filepath.SkipDir
+		}
+		if strings.HasSuffix(path, ".bicep") {
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no .bicep files under infra/ (%v)", err)
+	}
+	return files
+}
+
+func parse(t *testing.T, files ...string) []*infracheck.File {
+	t.Helper()
+	needNode(t)
+	parsed, err := infracheck.Parse(checkDir, files...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parsed
+}
+
+// brokenCopy writes a copy of infra file rel with old replaced by new.
+func brokenCopy(t *testing.T, rel, old, new string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(root, "infra", rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), old) {
+		t.Fatalf("%s does not contain %q", rel, old)
+	}
+	path := filepath.Join(t.TempDir(), filepath.Base(rel))
+	if err := os.WriteFile(path, []byte(strings.Replace(string(data), old, new, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs(path)
+	return abs
+}
+
+func TestEveryBicepFileParses(t *testing.T) {
+	for _, f := range parse(t, bicepFiles(t)...) {
+		for _, e := range f.Errors {
+			t.Errorf("%s:%d:%d: %s", f.Path, e.Row, e.Column, e.Kind)
+		}
+	}
+}
+
+func TestTheSyntaxCheckFailsOnABrokenFile(t *testing.T) {
+	tests := []struct{ name, file, old, new string }{
+		{"an unclosed object", "modules/storage.bicep", "  sku: {\n    name: 'Standard_LRS'\n  }", "  sku: {\n    name: 'Standard_LRS'\n"},
+		{"a missing = in a resource", "modules/webhook.bicep", "@2025-04-01' = {\n  parent", "@2025-04-01' {\n  parent"},
+		{"a stray token", "main.bicep", "targetScope = 'resourceGroup'", "targetScope = = 'resourceGroup'"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := parse(t, brokenCopy(t, tt.file, tt.old, tt.new))[0]
+			if len(f.Errors) == 0 {
+				t.Error("no syntax error found")
+			}
+		})
+	}
+}
+
+func schemas(t *testing.T) *infracheck.Schemas {
+	t.Helper()
+	dir := os.Getenv("ACRSINK_ARM_SCHEMAS")
+	if dir == "" {
+		dir = filepath.Join(root, "..", "shared", "arm-schemas")
+	}
+	s, err := infracheck.LoadSchemas(dir)
+	if err != nil {
+		t.Fatalf("ARM schemas (shared/arm-schemas beside the checkout, or $ACRSINK_ARM_SCHEMAS): %v", err)
+	}
+	return s
+}
+
+// unschematized are resource types with no published schema, checked by
+// hand.
+var unschematized = map[string]string{
+	"microsoft.web/sites/host/functionkeys": "no published schema (REFERENCE.md §5)",
+}
+
+func checkAll(t *testing.T, s *infracheck.Schemas, files ...string) []string {
+	t.Helper()
+	var problems []string
+	for _, f := range parse(t, files...) {
+		rs, err := infracheck.Resources(f)
+		if err != nil {
+			problems = append(problems, err.Error())
+			continue
+		}
+		for _, r := range rs {
+			if _, ok := unschematized[strings.ToLower(r.Type)]; ok {
+				continue
+			}
+			for _, p := range s.Check(r) {
+				problems = append(problems, p.String())
+			}
+		}
+	}
+	return problems
+}
+
+func TestEveryResourceTypeVersionAndPropertyIsInTheARMSchemas(t *testing.T) {
+	s := schemas(t)
+	files := bicepFiles(t)
+	for _, p := range checkAll(t, s, files...) {
+		t.Error(p)
+	}
+	n := 0
+	for _, f := range parse(t, files...) {
+		rs, _ := infracheck.Resources(f)
+		n += len(rs)
+	}
+	if n < 10 {
+		t.Errorf("only %d resources found: the check is not reading the files", n)
+	}
+}
+
+func TestTheSchemaCheckFailsOnABrokenResource(t *testing.T) {
+	s := schemas(t)
+	tests := []struct{ name, file, old, new, want string }{
+		{"a misspelled top-level property", "modules/storage.bicep", "allowSharedKeyAccess: false", "allowSharedKeyAcess: false", `"allowSharedKeyAcess"`},
+		{"a misspelled nested property", "modules/functionapp.bicep", "maximumInstanceCount: 40", "maxInstanceCount: 40", `"maxInstanceCount"`},
+		{"a misspelled property inside an array item", "modules/cosmos.bicep", "failoverPriority: 0", "failoverPriorty: 0", `"failoverPriorty"`},
+		{"a misspelled key in a for loop's body", "modules/storage-access.bicep", "principalType: 'ServicePrincipal'", "principalKind: 'ServicePrincipal'", `"principalKind"`},
+		{"an API version with no schema", "modules/monitoring.bicep", "workspaces@2023-09-01", "workspaces@2099-01-01", "no schema for Microsoft.OperationalInsights/workspaces@2099-01-01"},
+		{"a misspelled type", "modules/webhook.bicep", "registries/webhooks@", "registries/webhook@", "unknown type"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			problems := checkAll(t, s, brokenCopy(t, tt.file, tt.old, tt.new))
+			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tt.want) }) {
+				t.Errorf("problems %q, want one about %s", problems, tt.want)
+			}
+		})
+	}
+}
+
+// platformSettings are app settings infra sets for the host, not the
+// handler.
+var platformSettings = map[string]string{
+	"AzureWebJobsStorage__accountName":      "the host's storage, reached with the managed identity",
+	"AzureWebJobsStorage__credential":       "tells the host to use the managed identity",
+	"APPLICATIONINSIGHTS_CONNECTION_STRING": "the host ships logs to Application Insights",
+}
+
+// settingsProblems compares the app settings set in Azure with the
+// handler's settings list.
+func settingsProblems(set []string) []string {
+	var problems []string
+	seen := map[string]bool{}
+	for _, name := range set {
+		seen[name] = true
+	}
+	for _, s := range config.Settings {
+		switch {
+		case s.Where == config.Azure && !seen[s.Name]:
+			problems = append(problems, s.Name+" is read by the handler but never set in Azure")
+		case s.Where != config.Azure && seen[s.Name]:
+			problems = append(problems, s.Name+" is set in Azure but is a "+s.Where+" setting")
+		}
+	}
+	known := map[string]bool{}
+	for _, s := range config.Settings {
+		known[s.Name] = true
+	}
+	for _, name := range set {
+		if !known[name] && platformSettings[name] == "" {
+			problems = append(problems, name+" is set in Azure but nothing reads it")
+		}
+	}
+	sort.Strings(problems)
+	return problems
+}
+
+func appSettings(t *testing.T, files ...string) []string {
+	t.Helper()
+	var set []string
+	for _, f := range parse(t, files...) {
+		set = append(set, infracheck.AppSettings(f)...)
+	}
+	return set
+}
+
+func TestTheAppSettingsInfraSetsAreTheOnesTheHandlerReads(t *testing.T) {
+	for _, p := range settingsProblems(appSettings(t, bicepFiles(t)...)) {
+		t.Error(p)
+	}
+}
+
+func TestTheSettingsCheckFailsOnAMismatch(t *testing.T) {
+	tests := []struct{ name, old, new, want string }{
+		{"a setting the handler reads is missing", "name: 'COSMOS_DATABASE'", "name: 'COSMOS_DB'", "COSMOS_DATABASE is read by the handler but never set"},
+		{"a setting nothing reads", "name: 'COSMOS_CONTAINER'", "name: 'COSMOS_COLLECTION'", "COSMOS_COLLECTION is set in Azure but nothing reads it"},
+		{"a local-only setting set in Azure", "name: 'COSMOS_ENDPOINT'", "name: 'COSMOS_CONNECTION_STRING'", "COSMOS_CONNECTION_STRING is set in Azure but is a local setting"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			problems := settingsProblems(appSettings(t, brokenCopy(t, "modules/functionapp.bicep", tt.old, tt.new)))
+			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tt.want) }) {
+				t.Errorf("problems %q, want %q", problems, tt.want)
+			}
+		})
+	}
+}
+
+func parameterProblems(t *testing.T, paramsFile, bicep string) []string {
+	t.Helper()
+	data, err := os.ReadFile(paramsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Parameters map[string]json.RawMessage `json:"parameters"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return []string{"main.parameters.json: " + err.Error()}
+	}
+	declared := infracheck.Params(parse(t, bicep)[0])
+	var problems []string
+	for name := range doc.Parameters {
+		if !slices.Contains(declared, name) {
+			problems = append(problems, "main.parameters.json names "+name+", which main.bicep does not declare")
+		}
+	}
+	return problems
+}
+
+func TestMainParametersNameOnlyDeclaredParameters(t *testing.T) {
+	for _, p := range parameterProblems(t, filepath.Join(root, "infra", "main.parameters.json"), filepath.Join(root, "infra", "main.bicep")) {
+		t.Error(p)
+	}
+}
+
+func TestTheParametersCheckFailsOnAnUndeclaredName(t *testing.T) {
+	broken := brokenCopy(t, "main.parameters.json", `"webhookScope"`, `"webhookScoep"`)
+	problems := parameterProblems(t, broken, filepath.Join(root, "infra", "main.bicep"))
+	if len(problems) != 1 || !strings.Contains(problems[0], "webhookScoep") {
+		t.Errorf("problems %q, want one naming webhookScoep", problems)
+	}
+}
