@@ -131,7 +131,7 @@ func Resources(f *File) ([]Resource, error) {
 		}
 		for _, c := range r.Body.Children {
 			if c.Type == "resource_declaration" {
-				return nil, fmt.Errorf("%s:%d: nested resource in %s: declare it at the top level with parent:", f.Path, c.Row, r.Symbol)
+				return nil, fmt.Errorf("%s:%d: nested resource in %s: declare it at the top level with a parent property", f.Path, c.Row, r.Symbol)
 			}
 		}
 		out = append(out, r)
