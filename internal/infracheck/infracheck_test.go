@@ -293,3 +293,32 @@ func TestTheParametersCheckFailsOnAnUndeclaredName(t *testing.T) {
 		t.Errorf("problems %q, want one naming webhookScoep", problems)
 	}
 }
+
+// azd hands a hook the deployment's outputs as environment variables: every
+// $AZURE_... variable azure.yaml uses must be an output of main.bicep.
+func TestAzureYAMLUsesOnlyOutputsMainBicepHas(t *testing.T) {
+	yaml, err := os.ReadFile(filepath.Join(root, "azure.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	main, err := os.ReadFile(filepath.Join(root, "infra", "main.bicep"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, word := range strings.FieldsFunc(string(yaml), func(r rune) bool {
+		return !(r == '_' || r == '$' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+	}) {
+		name, ok := strings.CutPrefix(word, "$AZURE_")
+		if !ok {
+			continue
+		}
+		if !strings.Contains(string(main), "output AZURE_"+name+" ") {
+			t.Errorf("azure.yaml uses $AZURE_%s, which main.bicep does not output", name)
+		}
+	}
+	for _, want := range []string{"language: custom", "host: function", "go run ./cmd/acrsink package"} {
+		if !strings.Contains(string(yaml), want) {
+			t.Errorf("azure.yaml lacks %q", want)
+		}
+	}
+}

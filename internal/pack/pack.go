@@ -1,0 +1,235 @@
+// Package pack builds the deployment zip for Flex Consumption: host.json at
+// the root, one folder per function with its function.json, and the handler
+// built for linux/amd64 without cgo, its exec bit set inside the zip (the
+// host runs it as it is; a lost exec bit is a start-up failure in Azure).
+package pack
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"debug/elf"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Functions lists the function folders of the app at root: the direct
+// subfolders with a function.json, which is all the host reads.
+func Functions(root string) ([]string, error) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() {
+			if _, err := os.Stat(filepath.Join(root, e.Name(), "function.json")); err == nil {
+				out = append(out, e.Name())
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no function folder (<name>/function.json) under %s", root)
+	}
+	return out, nil
+}
+
+// Build builds the handler and writes the zip to out.
+func Build(ctx context.Context, root, out string) error {
+	fns, err := Functions(root)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "acrsink-pack")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	bin := filepath.Join(tmp, "handler")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./cmd/handler")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=amd64", "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build ./cmd/handler: %v\n%s", err, b)
+	}
+	files := []struct {
+		name, path string
+		mode       os.FileMode
+	}{{"host.json", filepath.Join(root, "host.json"), 0o644}, {"handler", bin, 0o755}}
+	for _, fn := range fns {
+		files = append(files, struct {
+			name, path string
+			mode       os.FileMode
+		}{fn + "/function.json", filepath.Join(root, fn, "function.json"), 0o644})
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	zw := zip.NewWriter(f)
+	for _, file := range files {
+		if err := add(zw, file.name, file.path, file.mode); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func add(zw *zip.Writer, name, path string, mode os.FileMode) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	h := &zip.FileHeader{Name: name, Method: zip.Deflate}
+	// SetMode records Unix permissions (creator Unix), which is what keeps
+	// the exec bit when the platform unzips.
+	h.SetMode(mode)
+	w, err := zw.CreateHeader(h)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(data)
+	return err
+}
+
+// Verify checks a deployment zip as Flex Consumption needs it: host.json at
+// the root, at least one function folder whose function.json parses and
+// has bindings, and handler a static linux/amd64 ELF with its exec bit.
+func Verify(path string) error {
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return err
+	}
+	defer zr.Close()
+	var errs []error
+	seen := map[string]*zip.File{}
+	var fns []string
+	for _, f := range zr.File {
+		seen[f.Name] = f
+		if dir, base := filepath.Split(f.Name); base == "function.json" {
+			if strings.Count(f.Name, "/") != 1 {
+				errs = append(errs, fmt.Errorf("%s: a function.json must be in a folder directly under the root", f.Name))
+				continue
+			}
+			fns = append(fns, strings.TrimSuffix(dir, "/"))
+			var fj struct {
+				Bindings []map[string]any `json:"bindings"`
+			}
+			if err := readJSON(f, &fj); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", f.Name, err))
+			} else if len(fj.Bindings) == 0 {
+				errs = append(errs, fmt.Errorf("%s: no bindings", f.Name))
+			}
+		}
+	}
+	sort.Strings(fns)
+	if len(fns) == 0 {
+		errs = append(errs, errors.New("no function folder with a function.json"))
+	}
+	if f, ok := seen["host.json"]; !ok {
+		errs = append(errs, errors.New("no host.json at the root"))
+	} else {
+		var hj map[string]any
+		if err := readJSON(f, &hj); err != nil {
+			errs = append(errs, fmt.Errorf("host.json: %w", err))
+		}
+	}
+	if f, ok := seen["handler"]; !ok {
+		errs = append(errs, errors.New("no handler at the root"))
+	} else {
+		errs = append(errs, checkBinary(f)...)
+	}
+	return errors.Join(errs...)
+}
+
+func readJSON(f *zip.File, v any) error {
+	rc, err := f.Open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	return json.NewDecoder(rc).Decode(v)
+}
+
+func checkBinary(f *zip.File) []error {
+	var errs []error
+	if f.Mode()&0o111 == 0 {
+		errs = append(errs, fmt.Errorf("handler: mode %v has no exec bit", f.Mode()))
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return append(errs, err)
+	}
+	data, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		return append(errs, err)
+	}
+	ef, err := elf.NewFile(bytes.NewReader(data))
+	if err != nil {
+		return append(errs, fmt.Errorf("handler: not an ELF executable: %w", err))
+	}
+	defer ef.Close()
+	if ef.Class != elf.ELFCLASS64 || ef.Machine != elf.EM_X86_64 || ef.OSABI != elf.ELFOSABI_NONE && ef.OSABI != elf.ELFOSABI_LINUX {
+		errs = append(errs, fmt.Errorf("handler: %v %v %v, want a 64-bit linux/amd64 executable", ef.Class, ef.Machine, ef.OSABI))
+	}
+	for _, p := range ef.Progs {
+		if p.Type == elf.PT_INTERP {
+			errs = append(errs, errors.New("handler: dynamically linked (has an interpreter); build with CGO_ENABLED=0"))
+		}
+	}
+	return errs
+}
+
+// Extract unpacks a deployment zip into dir (emptied first), keeping the
+// exec bit: tools that zip a folder themselves, such as azd, take this.
+func Extract(path, dir string) error {
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return err
+	}
+	defer zr.Close()
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	for _, f := range zr.File {
+		target := filepath.Join(dir, filepath.FromSlash(f.Name))
+		if !strings.HasPrefix(target, filepath.Clean(dir)+string(os.PathSeparator)) {
+			return fmt.Errorf("%s: outside the folder", f.Name)
+		}
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return err
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return err
+		}
+		out, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, f.Mode().Perm())
+		if err == nil {
+			_, err = io.Copy(out, rc)
+			if cerr := out.Close(); err == nil {
+				err = cerr
+			}
+		}
+		rc.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
