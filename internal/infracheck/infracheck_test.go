@@ -118,11 +118,11 @@ func schemas(t *testing.T) *infracheck.Schemas {
 	t.Helper()
 	dir := os.Getenv("ACRSINK_ARM_SCHEMAS")
 	if dir == "" {
-		dir = filepath.Join(root, "..", "shared", "arm-schemas")
+		dir = filepath.Join(checkDir, "arm-schemas")
 	}
 	s, err := infracheck.LoadSchemas(dir)
 	if err != nil {
-		t.Fatalf("ARM schemas (shared/arm-schemas beside the checkout, or $ACRSINK_ARM_SCHEMAS): %v", err)
+		t.Fatalf("ARM schemas (infra/check/arm-schemas, or $ACRSINK_ARM_SCHEMAS): %v", err)
 	}
 	return s
 }
