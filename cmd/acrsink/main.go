@@ -14,6 +14,9 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+
+	"github.com/acrsink/acrsink/internal/config"
+	"github.com/acrsink/acrsink/internal/store"
 )
 
 // command is one subcommand: run gets the arguments after its name.
@@ -67,4 +70,15 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "\nRun acrsink <command> -h for its flags.")
+}
+
+// openStore opens the store the handler's settings name: what query and
+// replay work on.
+func openStore(getenv func(string) string) (*store.Cosmos, config.Config, error) {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return nil, cfg, err
+	}
+	st, err := store.Open(cfg, store.Options{})
+	return st, cfg, err
 }

@@ -8,9 +8,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-
-	"github.com/acrsink/acrsink/internal/config"
-	"github.com/acrsink/acrsink/internal/store"
 )
 
 func init() {
@@ -62,11 +59,7 @@ Flags:`)
 		flags.Usage()
 		return errUsage
 	}
-	cfg, err := config.Load(getenv)
-	if err != nil {
-		return err
-	}
-	st, err := store.Open(cfg, store.Options{})
+	st, cfg, err := openStore(getenv)
 	if err != nil {
 		return err
 	}

@@ -8,10 +8,8 @@ import (
 	"io"
 	"os"
 
-	"github.com/acrsink/acrsink/internal/config"
 	"github.com/acrsink/acrsink/internal/history"
 	"github.com/acrsink/acrsink/internal/replay"
-	"github.com/acrsink/acrsink/internal/store"
 )
 
 func init() {
@@ -60,11 +58,7 @@ Flags:`)
 	if err != nil {
 		return err
 	}
-	cfg, err := config.Load(getenv)
-	if err != nil {
-		return err
-	}
-	st, err := store.Open(cfg, store.Options{})
+	st, _, err := openStore(getenv)
 	if err != nil {
 		return err
 	}

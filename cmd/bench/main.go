@@ -330,27 +330,15 @@ func throughput(ctx context.Context, url string, body []byte, conc int, d time.D
 func viaHandler(ctx context.Context, url, prefix string, n, conc int) (float64, []time.Duration, error) {
 	template := acrtest.Event("push")
 	lat := make([]time.Duration, n)
-	var next atomic.Int64
-	var failed atomic.Int64
 	start := time.Now()
-	var wg sync.WaitGroup
-	for range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < n && ctx.Err() == nil; i = int(next.Add(1) - 1) {
-				body := bytes.Replace(template, []byte("cb8c3971-9adc-488b-bdd8-43cbb4974ff5"), []byte(prefix+strconv.Itoa(i)), 1)
-				t0 := time.Now()
-				s, err := post(url, body)
-				lat[i] = time.Since(t0)
-				if err != nil || s != http.StatusCreated {
-					failed.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if f := failed.Load(); f > 0 {
+	failed := parallel(ctx, n, conc, func(i int) bool {
+		body := bytes.Replace(template, []byte("cb8c3971-9adc-488b-bdd8-43cbb4974ff5"), []byte(prefix+strconv.Itoa(i)), 1)
+		t0 := time.Now()
+		s, err := post(url, body)
+		lat[i] = time.Since(t0)
+		return err == nil && s == http.StatusCreated
+	})
+	if f := failed; f > 0 {
 		return 0, nil, fmt.Errorf("%d of %d events not stored through the handler", f, n)
 	}
 	return float64(n) / time.Since(start).Seconds(), lat, nil
@@ -379,23 +367,12 @@ func viaSDK(ctx context.Context, c *azcosmos.ContainerClient, prefix string, n, 
 			return 0, err
 		}
 	}
-	var next, failed atomic.Int64
 	start := time.Now()
-	var wg sync.WaitGroup
-	for range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < n && ctx.Err() == nil; i = int(next.Add(1) - 1) {
-				id := prefix + strconv.Itoa(i)
-				if _, err := c.CreateItem(ctx, azcosmos.NewPartitionKeyString(id), docs[i], nil); err != nil {
-					failed.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if f := failed.Load(); f > 0 {
+	failed := parallel(ctx, n, conc, func(i int) bool {
+		_, err := c.CreateItem(ctx, azcosmos.NewPartitionKeyString(prefix+strconv.Itoa(i)), docs[i], nil)
+		return err == nil
+	})
+	if f := failed; f > 0 {
 		return 0, fmt.Errorf("%d of %d direct CreateItem calls failed", f, n)
 	}
 	return float64(n) / time.Since(start).Seconds(), nil
@@ -484,4 +461,23 @@ func pin(cosmiumPid int, log io.Writer) bool {
 		}
 	}
 	return true
+}
+
+// parallel runs do(0..n-1) on conc workers and returns how many failed.
+func parallel(ctx context.Context, n, conc int, do func(i int) bool) int64 {
+	var next, failed atomic.Int64
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < n && ctx.Err() == nil; i = int(next.Add(1) - 1) {
+				if !do(i) {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return failed.Load()
 }
