@@ -63,6 +63,8 @@ func startHost(t *testing.T, extraEnv ...string) (*functionshost.Host, *store.Co
 		t.Fatal(err)
 	}
 	t.Cleanup(h.Stop)
+	// Whatever the test did, no key reached the log (runs before Stop).
+	t.Cleanup(func() { assertNoSecrets(t, h) })
 	return h, st
 }
 
@@ -82,6 +84,11 @@ func post(t *testing.T, url string, body []byte, header ...string) (int, string)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	for _, secret := range []string{"test-key", "old-key-", emulator.Key} {
+		if strings.Contains(string(b), secret) {
+			t.Errorf("an answer carries a secret: %s", b)
+		}
+	}
 	return resp.StatusCode, string(b)
 }
 
