@@ -58,6 +58,19 @@ func Binary(ctx context.Context, root string, log io.Writer) (string, error) {
 	if _, err := os.Stat(bin); err == nil {
 		return bin, nil
 	}
+	// go test ./... starts several test binaries that each want cosmium:
+	// one builds it, the others wait for that build.
+	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
+		return "", err
+	}
+	unlock, err := lockFile(bin + ".lock")
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
 	fmt.Fprintln(log, "building cosmium v0.1.20 from tools/cosmium (first run only) ...")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/pikami/cosmium/cmd/server")
 	cmd.Dir = filepath.Join(root, "tools", "cosmium")
