@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 )
@@ -139,15 +138,12 @@ func (e Event) Validate() error {
 	return nil
 }
 
-// decodeStrict decodes exactly one JSON value into v and turns decoding
-// errors into messages a sender can act on.
+// decodeStrict decodes exactly one JSON value into v (json.Unmarshal
+// rejects trailing data) and turns decoding errors into messages a sender
+// can act on.
 func decodeStrict(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(v); err != nil {
+	if err := json.Unmarshal(data, v); err != nil {
 		return describe(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return invalid("trailing data after the JSON value")
 	}
 	return nil
 }
@@ -161,10 +157,10 @@ func describe(err error) error {
 			return invalid("want a JSON object, got %s", typeErr.Value)
 		}
 		return invalid("field %s: want %s, got %s", typeErr.Field, jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
+	case errors.As(err, &syntaxErr) && strings.Contains(syntaxErr.Error(), "after top-level value"):
+		return invalid("trailing data after the JSON value")
 	case errors.As(err, &syntaxErr):
 		return invalid("not JSON: %s at byte %d", syntaxErr.Error(), syntaxErr.Offset)
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return invalid("not JSON: unexpected end of input")
 	default:
 		return invalid("not JSON: %v", err)
 	}
