@@ -16,8 +16,11 @@ param location string = resourceGroup().location
 @secure()
 param functionKeys string
 
-@description('Name of an existing container registry in this resource group to wire a webhook on; empty for none.')
+@description('Name of an existing container registry to wire a webhook on; empty for none.')
 param registryName string = ''
+
+@description('Resource group of that registry; empty means this one.')
+param registryResourceGroup string = ''
 
 @description('Webhook scope: repo:tag, repo:*, or empty for the whole registry.')
 param webhookScope string = ''
@@ -109,6 +112,7 @@ module cosmosAccess 'modules/cosmos-access.bicep' = {
 
 module webhook 'modules/webhook.bicep' = if (!empty(registryName)) {
   name: 'webhook'
+  scope: resourceGroup(empty(registryResourceGroup) ? resourceGroup().name : registryResourceGroup)
   params: {
     registryName: registryName
     serviceUri: 'https://${app.outputs.hostName}/images/push'
