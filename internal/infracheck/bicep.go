@@ -176,18 +176,11 @@ func Properties(f *File, obj *Node) []Property {
 	return out
 }
 
-// Params lists the parameters f declares.
+// Params lists the names of the parameters f declares.
 func Params(f *File) []string {
 	var out []string
-	for _, n := range f.Root.Children {
-		if n.Type == "parameter_declaration" {
-			for _, c := range n.Children {
-				if c.Type == "identifier" {
-					out = append(out, f.Text(c))
-					break
-				}
-			}
-		}
+	for _, p := range ParamDecls(f) {
+		out = append(out, p.Name)
 	}
 	return out
 }
@@ -218,5 +211,66 @@ func AppSettings(f *File) []string {
 		}
 	}
 	walk(f.Root)
+	return out
+}
+
+// Param is a parameter declaration.
+type Param struct {
+	Name       string
+	HasDefault bool
+}
+
+// ParamDecls lists f's parameters and whether each has a default value
+// (identifier, type, then a value when there is one).
+func ParamDecls(f *File) []Param {
+	var out []Param
+	for _, n := range f.Root.Children {
+		if n.Type != "parameter_declaration" || len(n.Children) == 0 {
+			continue
+		}
+		out = append(out, Param{Name: f.Text(n.Children[0]), HasDefault: len(n.Children) > 2})
+	}
+	return out
+}
+
+// Module is a module declaration: the file it uses and the params it
+// passes.
+type Module struct {
+	Symbol string
+	Path   string
+	Row    int
+	Params []string
+}
+
+// Modules lists f's module declarations.
+func Modules(f *File) []Module {
+	var out []Module
+	for _, n := range f.Root.Children {
+		if n.Type != "module_declaration" {
+			continue
+		}
+		m := Module{Row: n.Row}
+		var body *Node
+		for _, c := range n.Children {
+			switch {
+			case c.Type == "identifier" && m.Symbol == "":
+				m.Symbol = f.Text(c)
+			case c.Type == "string" && m.Path == "":
+				m.Path = strings.Trim(f.Text(c), "'")
+			case body == nil:
+				body = firstObject(c)
+			}
+		}
+		if body != nil {
+			for _, p := range Properties(f, body) {
+				if p.Key == "params" && p.Value.Type == "object" {
+					for _, pp := range Properties(f, p.Value) {
+						m.Params = append(m.Params, pp.Key)
+					}
+				}
+			}
+		}
+		out = append(out, m)
+	}
 	return out
 }

@@ -322,3 +322,56 @@ func TestAzureYAMLUsesOnlyOutputsMainBicepHas(t *testing.T) {
 		}
 	}
 }
+
+// moduleProblems checks every module call in main against the module's
+// parameters: no unknown name, no required parameter left out.
+func moduleProblems(t *testing.T, main string) []string {
+	t.Helper()
+	var problems []string
+	mf := parse(t, main)[0]
+	for _, m := range infracheck.Modules(mf) {
+		path := filepath.Join(filepath.Dir(main), m.Path)
+		if _, err := os.Stat(path); err != nil {
+			path = filepath.Join(root, "infra", m.Path)
+		}
+		decls := infracheck.ParamDecls(parse(t, path)[0])
+		known := map[string]bool{}
+		for _, d := range decls {
+			known[d.Name] = true
+			if !d.HasDefault && !slices.Contains(m.Params, d.Name) {
+				problems = append(problems, "module "+m.Symbol+" leaves out the required parameter "+d.Name)
+			}
+		}
+		for _, p := range m.Params {
+			if !known[p] {
+				problems = append(problems, "module "+m.Symbol+" passes "+p+", which "+m.Path+" does not declare")
+			}
+		}
+	}
+	return problems
+}
+
+func TestEveryModuleCallMatchesTheModulesParameters(t *testing.T) {
+	problems := moduleProblems(t, filepath.Join(root, "infra", "main.bicep"))
+	for _, p := range problems {
+		t.Error(p)
+	}
+	if n := len(infracheck.Modules(parse(t, filepath.Join(root, "infra", "main.bicep"))[0])); n < 6 {
+		t.Errorf("only %d modules found: the check is not reading main.bicep", n)
+	}
+}
+
+func TestTheModuleCheckFailsOnAWrongParameter(t *testing.T) {
+	tests := []struct{ name, old, new, want string }{
+		{"a misspelled parameter", "    containerName: containerName\n    functionKeys", "    containerNme: containerName\n    functionKeys", "passes containerNme"},
+		{"a required parameter left out", "    cosmosEndpoint: cosmos.outputs.endpoint\n", "", "leaves out the required parameter cosmosEndpoint"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			problems := moduleProblems(t, brokenCopy(t, "main.bicep", tt.old, tt.new))
+			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tt.want) }) {
+				t.Errorf("problems %q, want %q", problems, tt.want)
+			}
+		})
+	}
+}
