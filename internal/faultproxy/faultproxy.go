@@ -42,7 +42,6 @@ type Proxy struct {
 	retryMs  int
 	release  chan struct{}
 	srv      *http.Server
-	requests atomic.Int64
 	faults   atomic.Int64
 }
 
@@ -76,10 +75,6 @@ func (p *Proxy) serve(ln net.Listener) {
 
 // Endpoint is the proxy's account endpoint.
 func (p *Proxy) Endpoint() string { return "http://" + p.addr + "/" }
-
-// Requests counts the requests that reached the proxy; Faults those it
-// answered with a fault.
-func (p *Proxy) Requests() int64 { return p.requests.Load() }
 
 // Faults counts the requests answered with a fault.
 func (p *Proxy) Faults() int64 { return p.faults.Load() }
@@ -140,7 +135,6 @@ func (p *Proxy) Close() {
 }
 
 func (p *Proxy) handle(w http.ResponseWriter, r *http.Request) {
-	p.requests.Add(1)
 	p.mu.Lock()
 	m, status, release := p.mode, p.status, p.release
 	throttled := false
