@@ -114,7 +114,7 @@ func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 			{"tag", ri.Tag}, {"outcome", ri.Outcome},
 		} {
 			if a.v != "" {
-				attrs = append(attrs, slog.String(a.k, a.v))
+				attrs = append(attrs, slog.String(a.k, clip(a.v)))
 			}
 		}
 		if ri.Events > 0 {
@@ -142,4 +142,14 @@ func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// clip bounds a logged value that came from the request: an invalid event
+// may carry a megabyte in its id, which no log line should.
+func clip(s string) string {
+	const max = 256
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "…"
 }

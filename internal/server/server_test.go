@@ -209,3 +209,15 @@ func TestTheCloudEventsHandshakeNeedsItsOriginHeader(t *testing.T) {
 		t.Errorf("status %d %s", w.Code, w.Body)
 	}
 }
+
+func TestALongValueFromABadRequestIsClippedInTheLog(t *testing.T) {
+	var logs strings.Builder
+	long := strings.Repeat("x", 10000)
+	w := do(newServer(&recordingStore{}, &logs, "k"), http.MethodPost, "/images/push", `{"id":"`+long+`","action":"push"}`, "x-functions-key", "k")
+	if w.Code != http.StatusBadRequest {
+		t.Fatalf("status %d", w.Code)
+	}
+	if strings.Contains(logs.String(), long[:300]) || !strings.Contains(logs.String(), long[:256]+"…") {
+		t.Errorf("log line not clipped: %d bytes", logs.Len())
+	}
+}
