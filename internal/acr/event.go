@@ -127,7 +127,11 @@ func (e Event) Validate() error {
 	}
 	if e.Timestamp != "" {
 		if _, err := time.Parse(time.RFC3339Nano, e.Timestamp); err != nil {
-			return invalid("timestamp %q is not an RFC 3339 time", e.Timestamp)
+			ts := e.Timestamp
+			if len(ts) > 64 {
+				ts = ts[:64] + "…"
+			}
+			return invalid("timestamp %q is not an RFC 3339 time", ts)
 		}
 	}
 	for name, n := range map[string]*int64{"target.size": e.Target.Size, "target.length": e.Target.Length} {

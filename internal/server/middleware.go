@@ -147,9 +147,9 @@ func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 // clip bounds a logged value that came from the request: an invalid event
 // may carry a megabyte in its id, which no log line should.
 func clip(s string) string {
-	const max = 256
-	if len(s) <= max {
+	const limit = 256
+	if len(s) <= limit {
 		return s
 	}
-	return s[:max] + "…"
+	return s[:limit] + "…"
 }
