@@ -113,6 +113,9 @@ func (e Event) Validate() error {
 	if e.Action == "" {
 		return invalid("missing action")
 	}
+	if len(e.Action) > 64 {
+		return invalid("action longer than 64 characters")
+	}
 	if e.Action == ActionPing {
 		return nil
 	}

@@ -61,6 +61,7 @@ func TestParseRejects(t *testing.T) {
 		{"a target that is an array", `{"id":"a","action":"push","target":[]}`, "field target"},
 		{"a timestamp that is not a time", `{"id":"a","action":"push","timestamp":"yesterday"}`, "RFC 3339"},
 		{"an id with a slash (not a Cosmos id)", `{"id":"a/b","action":"push"}`, "must not contain"},
+		{"an action over 64 characters", `{"id":"a","action":"` + strings.Repeat("a", 65) + `"}`, "action longer"},
 		{"an id over 255 characters", `{"id":"` + strings.Repeat("a", 256) + `","action":"push"}`, "255"},
 	}
 	for _, tt := range tests {
