@@ -132,15 +132,7 @@ type objectShape struct {
 
 func (s *Schemas) shape(file string, schema map[string]any) objectShape {
 	sh := objectShape{props: map[string]schemaRef{}}
-	var visit func(file string, schema map[string]any, depth int)
-	visit = func(file string, schema map[string]any, depth int) {
-		if schema == nil || depth > 10 {
-			return
-		}
-		file, schema = s.resolve(file, schema)
-		if schema == nil {
-			return
-		}
+	s.eachVariant(file, schema, func(file string, schema map[string]any) {
 		if props, ok := schema["properties"].(map[string]any); ok {
 			sh.known = true
 			for k, v := range props {
@@ -152,16 +144,7 @@ func (s *Schemas) shape(file string, schema map[string]any) objectShape {
 		if ap, ok := schema["additionalProperties"]; ok && ap != false {
 			sh.open = true
 		}
-		for _, key := range []string{"oneOf", "anyOf", "allOf"} {
-			list, _ := schema[key].([]any)
-			for _, x := range list {
-				if m, ok := x.(map[string]any); ok {
-					visit(file, m, depth+1)
-				}
-			}
-		}
-	}
-	visit(file, schema, 0)
+	})
 	return sh
 }
 
@@ -169,19 +152,28 @@ func (s *Schemas) shape(file string, schema map[string]any) objectShape {
 func (s *Schemas) items(file string, schema map[string]any) (string, map[string]any) {
 	var found map[string]any
 	var foundFile string
+	s.eachVariant(file, schema, func(file string, schema map[string]any) {
+		if it, ok := schema["items"].(map[string]any); ok && found == nil {
+			found, foundFile = it, file
+		}
+	})
+	return foundFile, found
+}
+
+// eachVariant calls fn with schema and with every schema it combines
+// through oneOf, anyOf and allOf, $refs resolved: ARM schemas wrap most
+// properties in a oneOf of the real shape and an expression.
+func (s *Schemas) eachVariant(file string, schema map[string]any, fn func(file string, schema map[string]any)) {
 	var visit func(file string, schema map[string]any, depth int)
 	visit = func(file string, schema map[string]any, depth int) {
-		if schema == nil || depth > 10 || found != nil {
+		if schema == nil || depth > 10 {
 			return
 		}
 		file, schema = s.resolve(file, schema)
 		if schema == nil {
 			return
 		}
-		if it, ok := schema["items"].(map[string]any); ok {
-			found, foundFile = it, file
-			return
-		}
+		fn(file, schema)
 		for _, key := range []string{"oneOf", "anyOf", "allOf"} {
 			list, _ := schema[key].([]any)
 			for _, x := range list {
@@ -192,7 +184,6 @@ func (s *Schemas) items(file string, schema map[string]any) (string, map[string]
 		}
 	}
 	visit(file, schema, 0)
-	return foundFile, found
 }
 
 // bicepKeys are keys of a resource body that Bicep adds to the ARM
