@@ -61,17 +61,18 @@ func Open(cfg config.Config, opts Options) (*Cosmos, error) {
 	switch {
 	case cfg.CosmosEndpoint != "":
 		var cred azcore.TokenCredential
-		cred, err = credential(cfg.AzureClientID)
-		if err == nil {
-			client, err = azcosmos.NewClient(cfg.CosmosEndpoint, cred, co)
+		if cred, err = credential(cfg.AzureClientID); err != nil {
+			return nil, fmt.Errorf("cosmos: credential for COSMOS_ENDPOINT: %w", err)
+		}
+		if client, err = azcosmos.NewClient(cfg.CosmosEndpoint, cred, co); err != nil {
+			return nil, fmt.Errorf("cosmos: COSMOS_ENDPOINT: %w", err)
 		}
 	default:
-		client, err = azcosmos.NewClientFromConnectionString(cfg.CosmosConnection, co)
-	}
-	if err != nil {
-		// The SDK's parse errors can quote the connection string: say what,
-		// not the value.
-		return nil, errors.New("cosmos: cannot make a client from COSMOS_CONNECTION_STRING or COSMOS_ENDPOINT; check the setting's format")
+		if client, err = azcosmos.NewClientFromConnectionString(cfg.CosmosConnection, co); err != nil {
+			// The SDK's parse errors can quote the connection string, key
+			// included: say what, not the value.
+			return nil, errors.New("cosmos: COSMOS_CONNECTION_STRING is not a connection string (AccountEndpoint=...;AccountKey=...;)")
+		}
 	}
 	c, err := client.NewContainer(cfg.CosmosDatabase, cfg.CosmosContainer)
 	if err != nil {
