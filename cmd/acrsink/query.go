@@ -7,7 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
+
+	"github.com/acrsink/acrsink/internal/store"
 )
 
 func init() {
@@ -93,6 +96,9 @@ Flags:`)
 			fmt.Fprint(stdout, "\n")
 		}
 		fmt.Fprintln(stdout, "]")
+	}
+	if err != nil && store.StatusCode(err) == http.StatusBadRequest && !cfg.UsesEmulatorDefault() {
+		return fmt.Errorf("%w\n(the Cosmos gateway cannot run ORDER BY, TOP, GROUP BY, DISTINCT or aggregates across partitions; run such queries in Data Explorer)", err)
 	}
 	if err != nil && cfg.UsesEmulatorDefault() {
 		return fmt.Errorf("%w\n(no COSMOS_CONNECTION_STRING or COSMOS_ENDPOINT is set, so this asked the local emulator: is acrsink dev running?)", err)
