@@ -97,7 +97,7 @@ Flags:`)
 		}
 		fmt.Fprintln(stdout, "]")
 	}
-	if err != nil && store.StatusCode(err) == http.StatusBadRequest && !cfg.UsesEmulatorDefault() {
+	if err != nil && store.StatusCode(err) == http.StatusBadRequest && !cfg.UsesEmulatorDefault() && needsQueryEngine(flags.Arg(0)) {
 		return fmt.Errorf("%w\n(the Cosmos gateway cannot run ORDER BY, TOP, GROUP BY, DISTINCT or aggregates across partitions; run such queries in Data Explorer)", err)
 	}
 	if err != nil && cfg.UsesEmulatorDefault() {
@@ -108,4 +108,16 @@ Flags:`)
 	}
 	fmt.Fprintf(stderr, "%d result(s) from %s/%s\n", n, cfg.CosmosDatabase, cfg.CosmosContainer)
 	return nil
+}
+
+// needsQueryEngine reports whether sql uses what the Cosmos gateway cannot
+// run across partitions.
+func needsQueryEngine(sql string) bool {
+	up := strings.ToUpper(sql)
+	for _, kw := range []string{"ORDER BY", "TOP ", "GROUP BY", "DISTINCT", "COUNT(", "SUM(", "AVG(", "MIN(", "MAX(", "OFFSET "} {
+		if strings.Contains(up, kw) {
+			return true
+		}
+	}
+	return false
 }
