@@ -102,39 +102,63 @@ type Resource struct {
 	Body       *Node // the object literal
 }
 
-// Resources lists f's resource declarations. A nested child declaration
-// (resource inside a resource's body) is not supported: declare children at
-// the top level with parent:, which this package checks like any other.
+// Resources lists f's resource declarations, including child resources
+// declared inside a parent's body (their type and API version completed
+// from the parent's, as Bicep does) and existing ones.
 func Resources(f *File) ([]Resource, error) {
 	var out []Resource
-	for _, n := range f.Root.Children {
-		if n.Type != "resource_declaration" {
-			continue
-		}
-		r := Resource{File: f, Row: n.Row, Existing: strings.Contains(f.Text(n), "' existing =")}
+	var visit func(n *Node, parent *Resource) error
+	visit = func(n *Node, parent *Resource) error {
+		r := Resource{File: f, Row: n.Row}
+		var typeNode *Node
 		for _, c := range n.Children {
 			switch {
 			case c.Type == "identifier" && r.Symbol == "":
 				r.Symbol = f.Text(c)
-			case c.Type == "string" && r.Type == "":
-				typ, ver, ok := strings.Cut(strings.Trim(f.Text(c), "'"), "@")
-				if !ok {
-					return nil, fmt.Errorf("%s:%d: resource %s has no @apiVersion", f.Path, n.Row, r.Symbol)
-				}
-				r.Type, r.APIVersion = typ, ver
-			case r.Body == nil:
+			case c.Type == "string" && typeNode == nil:
+				typeNode = c
+			case typeNode != nil && r.Body == nil:
 				r.Body = firstObject(c)
 			}
 		}
-		if r.Body == nil {
-			return nil, fmt.Errorf("%s:%d: resource %s has no body", f.Path, n.Row, r.Symbol)
+		if typeNode == nil {
+			return fmt.Errorf("%s:%d: resource %s has no type", f.Path, n.Row, r.Symbol)
 		}
-		for _, c := range r.Body.Children {
-			if c.Type == "resource_declaration" {
-				return nil, fmt.Errorf("%s:%d: nested resource in %s: declare it at the top level with a parent property", f.Path, c.Row, r.Symbol)
+		typ, ver, hasVersion := strings.Cut(strings.Trim(f.Text(typeNode), "'"), "@")
+		switch {
+		case parent == nil && !hasVersion:
+			return fmt.Errorf("%s:%d: resource %s has no @apiVersion", f.Path, n.Row, r.Symbol)
+		case parent != nil && !strings.Contains(typ, "/"):
+			// A nested child names only its own segment and may leave out
+			// the version, which it then shares with its parent.
+			typ = parent.Type + "/" + typ
+			if !hasVersion {
+				ver = parent.APIVersion
 			}
 		}
+		r.Type, r.APIVersion = typ, ver
+		if r.Body == nil {
+			return fmt.Errorf("%s:%d: resource %s has no body", f.Path, n.Row, r.Symbol)
+		}
+		// The grammar has no node for the existing keyword: it sits
+		// between the type and the body.
+		r.Existing = strings.Contains(string(utf16.Decode(f.src[typeNode.End:r.Body.Start])), "existing")
 		out = append(out, r)
+		for _, c := range r.Body.Children {
+			if c.Type == "object_property" && len(c.Children) == 1 && c.Children[0].Type == "resource_declaration" {
+				if err := visit(c.Children[0], &r); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	for _, n := range f.Root.Children {
+		if n.Type == "resource_declaration" {
+			if err := visit(n, nil); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return out, nil
 }

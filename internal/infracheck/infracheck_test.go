@@ -2,6 +2,7 @@ package infracheck_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -371,6 +372,88 @@ func TestTheModuleCheckFailsOnAWrongParameter(t *testing.T) {
 			problems := moduleProblems(t, brokenCopy(t, "main.bicep", tt.old, tt.new))
 			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tt.want) }) {
 				t.Errorf("problems %q, want %q", problems, tt.want)
+			}
+		})
+	}
+}
+
+// writeBicep writes src to a temporary .bicep file.
+func writeBicep(t *testing.T, src string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "test.bicep")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+const nested = `resource registry 'Microsoft.ContainerRegistry/registries@2025-04-01' existing = {
+  name: 'myregistry'
+  resource webhook 'webhooks' = {
+    name: 'acrsink'
+    location: registry.location
+    properties: {
+      serviceUri: 'https://example.net/images/push'
+      status: 'enabled'
+    }
+  }
+}
+
+resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: 'acrsink'
+  location: 'westeurope'
+  kind: 'StorageV2'
+  sku: {
+    name: 'Standard_LRS'
+  }
+  resource blobs 'blobServices@2023-05-01' = {
+    name: 'default'
+    resource deployment 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+      name: 'deployment'
+      properties: {
+        publicAccess: 'None'
+      }
+    }
+  }
+}
+`
+
+func TestNestedAndExistingResourcesAreFoundWithTheirFullTypes(t *testing.T) {
+	f := parse(t, writeBicep(t, nested))[0]
+	rs, err := infracheck.Resources(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rs {
+		got = append(got, fmt.Sprintf("%s %s@%s existing=%v", r.Symbol, r.Type, r.APIVersion, r.Existing))
+	}
+	want := []string{
+		"registry Microsoft.ContainerRegistry/registries@2025-04-01 existing=true",
+		"webhook Microsoft.ContainerRegistry/registries/webhooks@2025-04-01 existing=false",
+		"account Microsoft.Storage/storageAccounts@2023-05-01 existing=false",
+		"blobs Microsoft.Storage/storageAccounts/blobServices@2023-05-01 existing=false",
+		"deployment Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01 existing=false",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("resources\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if problems := checkAll(t, schemas(t), writeBicep(t, nested)); len(problems) > 0 {
+		t.Errorf("problems in a correct file: %q", problems)
+	}
+}
+
+func TestTheSchemaCheckFailsInsideANestedResource(t *testing.T) {
+	tests := []struct{ name, old, new, want string }{
+		{"a misspelled property of a nested child", "serviceUri:", "serviceUrl:", `"serviceUrl"`},
+		{"a misspelled property two levels down", "publicAccess:", "publicAcess:", `"publicAcess"`},
+		{"a nested child type that does not exist", "'webhooks'", "'webhoks'", "Microsoft.ContainerRegistry/registries/webhoks@2025-04-01"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			problems := checkAll(t, schemas(t), writeBicep(t, strings.Replace(nested, tt.old, tt.new, 1)))
+			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tt.want) }) {
+				t.Errorf("problems %q, want one about %s", problems, tt.want)
 			}
 		})
 	}
