@@ -20,7 +20,6 @@ func runPackage(ctx context.Context, args []string, _ func(string) string, _ io.
 	flags := flag.NewFlagSet("acrsink package", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	out := flags.String("o", "dist/acrsink.zip", "where to write the zip (relative to the repository root)")
-	dir := flags.String("dir", "", "also unpack the zip into this folder (for azd, which zips the folder itself)")
 	if err := flags.Parse(args); err != nil {
 		return errUsage
 	}
@@ -41,15 +40,5 @@ func runPackage(ctx context.Context, args []string, _ func(string) string, _ io.
 		return fmt.Errorf("the package failed its own check: %w", err)
 	}
 	fmt.Fprintln(stdout, path)
-	if *dir != "" {
-		d := *dir
-		if !filepath.IsAbs(d) {
-			d = filepath.Join(root, d)
-		}
-		if err := pack.Extract(path, d); err != nil {
-			return err
-		}
-		fmt.Fprintln(stdout, d)
-	}
 	return nil
 }

@@ -295,32 +295,79 @@ func TestTheParametersCheckFailsOnAnUndeclaredName(t *testing.T) {
 	}
 }
 
-// azd hands a hook the deployment's outputs as environment variables: every
-// $AZURE_... variable azure.yaml uses must be an output of main.bicep.
-func TestAzureYAMLUsesOnlyOutputsMainBicepHas(t *testing.T) {
-	yaml, err := os.ReadFile(filepath.Join(root, "azure.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+// azureYAMLProblems checks azure.yaml (and the scripts its hooks run)
+// against main.bicep and the packager: azd hands hooks the deployment's
+// outputs as environment variables, so every $AZURE_... they use must be an
+// output; and dist must be the zip the package hook writes, because azd
+// deploys a .zip as it is but zips a folder without Unix modes, which would
+// drop the handler's exec bit.
+func azureYAMLProblems(t *testing.T, yaml string) []string {
+	t.Helper()
 	main, err := os.ReadFile(filepath.Join(root, "infra", "main.bicep"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, word := range strings.FieldsFunc(string(yaml), func(r rune) bool {
-		return !(r == '_' || r == '$' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
-	}) {
-		name, ok := strings.CutPrefix(word, "$AZURE_")
-		if !ok {
-			continue
+	texts := []string{yaml}
+	scripts, _ := filepath.Glob(filepath.Join(root, "infra", "scripts", "*.sh"))
+	for _, s := range scripts {
+		data, err := os.ReadFile(s)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if !strings.Contains(string(main), "output AZURE_"+name+" ") {
-			t.Errorf("azure.yaml uses $AZURE_%s, which main.bicep does not output", name)
+		texts = append(texts, string(data))
+	}
+	var problems []string
+	for _, text := range texts {
+		for _, word := range strings.FieldsFunc(text, func(r rune) bool {
+			return !(r == '_' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+		}) {
+			if strings.HasPrefix(word, "AZURE_") && !slices.Contains(azdSetsItself, word) &&
+				!strings.Contains(string(main), "output "+word+" ") {
+				problems = append(problems, "uses $"+word+", which main.bicep does not output")
+			}
 		}
 	}
-	for _, want := range []string{"language: custom", "host: function", "go run ./cmd/acrsink package"} {
-		if !strings.Contains(string(yaml), want) {
-			t.Errorf("azure.yaml lacks %q", want)
+	for _, want := range []string{"language: custom", "host: function", "go run ./cmd/acrsink package -o dist/acrsink.zip", "dist: dist/acrsink.zip"} {
+		if !strings.Contains(yaml, want) {
+			problems = append(problems, "azure.yaml lacks "+want)
 		}
+	}
+	return slices.Compact(problems)
+}
+
+// azdSetsItself are the AZURE_ variables azd provides without an output.
+var azdSetsItself = []string{"AZURE_ENV_NAME", "AZURE_LOCATION", "AZURE_SUBSCRIPTION_ID", "AZURE_PRINCIPAL_ID"}
+
+func TestAzureYAMLUsesOnlyOutputsMainBicepHasAndDeploysTheZip(t *testing.T) {
+	yaml, err := os.ReadFile(filepath.Join(root, "azure.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range azureYAMLProblems(t, string(yaml)) {
+		t.Error(p)
+	}
+}
+
+func TestTheAzureYAMLCheckFailsOnABrokenFile(t *testing.T) {
+	yaml, err := os.ReadFile(filepath.Join(root, "azure.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ name, old, new, want string }{
+		{"a folder as dist", "dist: dist/acrsink.zip", "dist: dist/app", "lacks dist: dist/acrsink.zip"},
+		{"an output main.bicep does not have", "preprovision:", "preprovision: # $AZURE_FUNCTION_APP_ID", "AZURE_FUNCTION_APP_ID"},
+		{"the wrong language", "language: custom", "language: go", "lacks language: custom"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !strings.Contains(string(yaml), tt.old) {
+				t.Fatalf("azure.yaml has no %q", tt.old)
+			}
+			problems := azureYAMLProblems(t, strings.Replace(string(yaml), tt.old, tt.new, 1))
+			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tt.want) }) {
+				t.Errorf("problems %q, want %q", problems, tt.want)
+			}
+		})
 	}
 }
 

@@ -16,9 +16,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 )
+
+// validFunctionName is what the host accepts as a function folder's name.
+var validFunctionName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*$`)
 
 // Functions lists the function folders of the app at root: the direct
 // subfolders with a function.json, which is all the host reads.
@@ -31,6 +35,9 @@ func Functions(root string) ([]string, error) {
 	for _, e := range entries {
 		if e.IsDir() {
 			if _, err := os.Stat(filepath.Join(root, e.Name(), "function.json")); err == nil {
+				if !validFunctionName.MatchString(e.Name()) {
+					return nil, fmt.Errorf("%s/function.json: the host ignores a function folder with that name (letters, digits, _ and -, starting with a letter)", e.Name())
+				}
 				out = append(out, e.Name())
 			}
 		}
@@ -126,7 +133,11 @@ func Verify(path string) error {
 				errs = append(errs, fmt.Errorf("%s: a function.json must be in a folder directly under the root", f.Name))
 				continue
 			}
-			fns = append(fns, strings.TrimSuffix(dir, "/"))
+			fn := strings.TrimSuffix(dir, "/")
+			if !validFunctionName.MatchString(fn) {
+				errs = append(errs, fmt.Errorf("%s: the host only reads function folders named with letters, digits, _ and -, starting with a letter", f.Name))
+			}
+			fns = append(fns, fn)
 			var fj struct {
 				Bindings []map[string]any `json:"bindings"`
 			}
@@ -144,9 +155,19 @@ func Verify(path string) error {
 	if f, ok := seen["host.json"]; !ok {
 		errs = append(errs, errors.New("no host.json at the root"))
 	} else {
-		var hj map[string]any
+		var hj struct {
+			CustomHandler struct {
+				Description struct {
+					DefaultExecutablePath string `json:"defaultExecutablePath"`
+				} `json:"description"`
+			} `json:"customHandler"`
+		}
 		if err := readJSON(f, &hj); err != nil {
 			errs = append(errs, fmt.Errorf("host.json: %w", err))
+		} else if exe := hj.CustomHandler.Description.DefaultExecutablePath; exe != "handler" {
+			// The host starts this path; anything but the binary packed here
+			// is a start-up failure in Azure.
+			errs = append(errs, fmt.Errorf("host.json: customHandler.description.defaultExecutablePath is %q, want \"handler\"", exe))
 		}
 	}
 	if f, ok := seen["handler"]; !ok {
@@ -194,42 +215,4 @@ func checkBinary(f *zip.File) []error {
 		}
 	}
 	return errs
-}
-
-// Extract unpacks a deployment zip into dir (emptied first), keeping the
-// exec bit: tools that zip a folder themselves, such as azd, take this.
-func Extract(path, dir string) error {
-	zr, err := zip.OpenReader(path)
-	if err != nil {
-		return err
-	}
-	defer zr.Close()
-	if err := os.RemoveAll(dir); err != nil {
-		return err
-	}
-	for _, f := range zr.File {
-		target := filepath.Join(dir, filepath.FromSlash(f.Name))
-		if !strings.HasPrefix(target, filepath.Clean(dir)+string(os.PathSeparator)) {
-			return fmt.Errorf("%s: outside the folder", f.Name)
-		}
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-			return err
-		}
-		rc, err := f.Open()
-		if err != nil {
-			return err
-		}
-		out, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, f.Mode().Perm())
-		if err == nil {
-			_, err = io.Copy(out, rc)
-			if cerr := out.Close(); err == nil {
-				err = cerr
-			}
-		}
-		rc.Close()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -125,6 +125,18 @@ func TestVerifyFailsOnABrokenPackage(t *testing.T) {
 			}
 			return n, m, d, true
 		}, "directly under the root"},
+		{"a function folder name the host ignores", func(n string, m os.FileMode, d []byte) (string, os.FileMode, []byte, bool) {
+			if n == "webhook/function.json" {
+				n = "web.hook/function.json"
+			}
+			return n, m, d, true
+		}, "web.hook/function.json: the host only reads"},
+		{"host.json starting another executable", func(n string, m os.FileMode, d []byte) (string, os.FileMode, []byte, bool) {
+			if n == "host.json" {
+				d = []byte(strings.Replace(string(d), `"defaultExecutablePath": "handler"`, `"defaultExecutablePath": "handler.exe"`, 1))
+			}
+			return n, m, d, true
+		}, `defaultExecutablePath is "handler.exe"`},
 		{"a handler that is not an executable", func(n string, m os.FileMode, d []byte) (string, os.FileMode, []byte, bool) {
 			if n == "handler" {
 				d = []byte("#!/bin/sh\n")
@@ -157,16 +169,40 @@ func TestVerifyFailsOnABrokenPackage(t *testing.T) {
 	}
 }
 
-func TestExtractKeepsTheExecBit(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "app")
-	if err := pack.Extract(good(t), dir); err != nil {
-		t.Fatal(err)
+func TestFunctionFoldersAreDiscovered(t *testing.T) {
+	tests := []struct {
+		name    string
+		folders map[string]bool // folder → has a function.json
+		want    string
+		wantErr string
+	}{
+		{"every folder with a function.json, and only those", map[string]bool{"webhook": true, "eventgrid": true, "another_one": true, "docs": false}, "another_one eventgrid webhook", ""},
+		{"none is an error", map[string]bool{"docs": false}, "", "no function folder"},
+		{"a name the host ignores is an error", map[string]bool{"webhook": true, "2fa": true}, "", "2fa/function.json"},
 	}
-	st, err := os.Stat(filepath.Join(dir, "handler"))
-	if err != nil || st.Mode()&0o111 == 0 {
-		t.Errorf("handler: %v, %v; want an executable file", st.Mode(), err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "webhook", "function.json")); err != nil {
-		t.Error(err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for f, fn := range tt.folders {
+				if err := os.Mkdir(filepath.Join(dir, f), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if fn {
+					if err := os.WriteFile(filepath.Join(dir, f, "function.json"), []byte(`{"bindings":[]}`), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			got, err := pack.Functions(dir)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("Functions = %v, %v; want an error about %q", got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || strings.Join(got, " ") != tt.want {
+				t.Errorf("Functions = %v, %v; want %s", got, err, tt.want)
+			}
+		})
 	}
 }
