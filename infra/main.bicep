@@ -129,10 +129,10 @@ output EVENTGRID_URL string = 'https://${app.outputs.hostName}/eventgrid'
 output COSMOS_ENDPOINT string = cosmos.outputs.endpoint
 output COSMOS_DATABASE string = databaseName
 output COSMOS_CONTAINER string = containerName
-output DATA_EXPLORER_URL string = 'https://portal.azure.com/#@/resource${cosmos.outputs.id}/dataExplorer'
+output DATA_EXPLORER_URL string = 'https://portal.azure.com/#@${tenant().tenantId}/resource${cosmos.outputs.id}/dataExplorer'
 
 // The same, named for az deployment group show --query (ARM returns output
 // names with their first letters lower-cased, which mangles AZURE_...).
 output functionAppName string = app.outputs.name
 output webhookUrl string = 'https://${app.outputs.hostName}/images/push'
-output dataExplorerUrl string = 'https://portal.azure.com/#@/resource${cosmos.outputs.id}/dataExplorer'
+output dataExplorerUrl string = 'https://portal.azure.com/#@${tenant().tenantId}/resource${cosmos.outputs.id}/dataExplorer'

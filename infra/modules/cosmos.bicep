@@ -73,6 +73,8 @@ resource container 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/container
             path: '/"_etag"/?'
           }
         ]
+        // One per cookbook query that filters and sorts or filters on a
+        // range (internal/cookbook; a test checks each is served).
         compositeIndexes: [
           [
             {
@@ -82,6 +84,18 @@ resource container 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/container
             {
               path: '/timestamp'
               order: 'descending'
+            }
+          ]
+          // Equality then range (deletes since a time): the range path
+          // last and ascending, the shape Cosmos DB documents for it.
+          [
+            {
+              path: '/action'
+              order: 'ascending'
+            }
+            {
+              path: '/timestamp'
+              order: 'ascending'
             }
           ]
           [
