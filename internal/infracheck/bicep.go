@@ -80,7 +80,13 @@ func Parse(checkDir string, files ...string) ([]*File, error) {
 // EnsureNodeModules installs infra/check's pinned packages when they are
 // missing (npm ci: the lock file's exact versions).
 func EnsureNodeModules(checkDir string) error {
-	if _, err := os.Stat(filepath.Join(checkDir, "node_modules", "web-tree-sitter")); err == nil {
+	installed := true
+	for _, pkg := range []string{"web-tree-sitter", "tree-sitter-bicep"} {
+		if _, err := os.Stat(filepath.Join(checkDir, "node_modules", pkg, "package.json")); err != nil {
+			installed = false
+		}
+	}
+	if installed {
 		return nil
 	}
 	cmd := exec.Command("npm", "ci")
@@ -222,7 +228,11 @@ func AppSettings(f *File) []string {
 							continue
 						}
 						for _, ip := range Properties(f, item) {
-							if ip.Key == "name" && ip.Value.Type == "string" {
+							// A name that is not a plain string (a variable, an
+							// interpolation) comes back as its source text,
+							// which matches no setting: the check then fails
+							// rather than skipping what it cannot read.
+							if ip.Key == "name" {
 								out = append(out, strings.Trim(f.Text(ip.Value), "'"))
 							}
 						}

@@ -247,6 +247,7 @@ func TestTheSettingsCheckFailsOnAMismatch(t *testing.T) {
 	tests := []struct{ name, old, new, want string }{
 		{"a setting the handler reads is missing", "name: 'COSMOS_DATABASE'", "name: 'COSMOS_DB'", "COSMOS_DATABASE is read by the handler but never set"},
 		{"a setting nothing reads", "name: 'COSMOS_CONTAINER'", "name: 'COSMOS_COLLECTION'", "COSMOS_COLLECTION is set in Azure but nothing reads it"},
+		{"a name the check cannot read", "name: 'COSMOS_DATABASE'", "name: databaseSettingName", "databaseSettingName is set in Azure but nothing reads it"},
 		{"a local-only setting set in Azure", "name: 'COSMOS_ENDPOINT'", "name: 'COSMOS_CONNECTION_STRING'", "COSMOS_CONNECTION_STRING is set in Azure but is a local setting"},
 	}
 	for _, tt := range tests {
