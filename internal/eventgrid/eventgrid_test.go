@@ -108,3 +108,28 @@ func TestARegistryEventWithBadDataIsInvalid(t *testing.T) {
 		})
 	}
 }
+
+func TestThePublishedCloudEventsSamplesCarryTheWebhooksEvents(t *testing.T) {
+	envs, err := eventgrid.Parse(eventgridtest.Delivery("published-cloudevents"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct{ envelope, typ, action, id string }{
+		{"831e1650-001e-001b-66ab-eeb76e069631", eventgrid.ImagePushed, "push", "31c51664-e5bd-416a-a5df-e5206bc47ed0"},
+		{"f06e3921-301f-42ec-b368-212f7d5354bd", eventgrid.ImageDeleted, "delete", "f06e3921-301f-42ec-b368-212f7d5354bd"},
+	}
+	if len(envs) != len(want) {
+		t.Fatalf("%d events, want %d", len(envs), len(want))
+	}
+	for i, w := range want {
+		ev, err := envs[i].RegistryEvent()
+		// The document id is data.id, not the envelope's id: that is the id
+		// the webhook uses for the same event.
+		if err != nil || envs[i].ID != w.envelope || envs[i].Type != w.typ || ev.Action != w.action || ev.ID != w.id {
+			t.Errorf("event %d: envelope %s type %s, %+v, %v; want %s %s %s with data.id %s", i, envs[i].ID, envs[i].Type, ev, err, w.envelope, w.typ, w.action, w.id)
+		}
+		if !strings.Contains(string(envs[i].Raw), `"specversion"`) {
+			t.Errorf("event %d: Raw is not the CloudEvent", i)
+		}
+	}
+}

@@ -36,7 +36,11 @@ func handleEventGrid(o Options) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ri := info(r)
 		if r.Method == http.MethodOptions {
-			// CloudEvents webhook validation: allow the origin that asks.
+			// CloudEvents webhook validation: allow the origin that asks,
+			// at any rate. The spec also lets a sender offer
+			// WebHook-Request-Callback for an approval given later; we
+			// approve here and now, which the spec allows, so the callback
+			// is ignored (Event Grid waits for this synchronous answer).
 			origin := r.Header.Get("WebHook-Request-Origin")
 			if origin == "" {
 				ri.Outcome = "invalid"
