@@ -92,15 +92,29 @@ func TestReplayStoresExactlyTheMissingEventsOnce(t *testing.T) {
 		t.Error("the key from the history's headers was printed")
 	}
 
-	// A second replay, from standard input, with --all: nothing new.
+	// The same replay again, from standard input: nothing new.
 	data, _ := os.ReadFile("../../internal/history/testdata/list-events.json")
 	out.Reset()
-	err = run(context.Background(), []string{"acrsink", "replay", "--all"}, env, bytes.NewReader(data), &out, &errOut)
+	err = run(context.Background(), []string{"acrsink", "replay"}, env, bytes.NewReader(data), &out, &errOut)
 	if err != nil {
 		t.Fatalf("second replay: %v\n%s", err, out.String())
 	}
-	if !strings.Contains(out.String(), "read 8, skipped (delivered) 0, stored 1, already present 6, ignored (ping) 1, failed 0") {
+	if !strings.Contains(out.String(), "read 8, skipped (delivered) 3, stored 0, already present 5, ignored (ping) 0, failed 0") {
 		t.Errorf("second summary:\n%s", out.String())
+	}
+	if got := ids(t, st); !equal(got, want) {
+		t.Errorf("after the second replay: %v, want %v unchanged", got, want)
+	}
+
+	// --all replays the delivered ones too: only the one that was answered
+	// 2xx but never stored here is new.
+	out.Reset()
+	err = run(context.Background(), []string{"acrsink", "replay", "--all"}, env, bytes.NewReader(data), &out, &errOut)
+	if err != nil {
+		t.Fatalf("replay --all: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "read 8, skipped (delivered) 0, stored 1, already present 6, ignored (ping) 1, failed 0") {
+		t.Errorf("--all summary:\n%s", out.String())
 	}
 	if got := ids(t, st); len(got) != 7 || got["11111111-0000-4000-8000-000000000001"] != "replay" {
 		t.Errorf("after --all: %v, want the one delivered event that was never stored here added", got)
@@ -111,7 +125,7 @@ func TestReplayDryRunStoresNothing(t *testing.T) {
 	st, cfg := emulatortest.Container(t)
 	var out bytes.Buffer
 	err := run(context.Background(), []string{"acrsink", "replay", "--dry-run", "--file", "../../internal/history/testdata/list-events.json"}, envFor(cfg.CosmosDatabase, cfg.CosmosContainer), nil, &out, &out)
-	if err != nil || !strings.Contains(out.String(), "would store 5") {
+	if err != nil || !strings.Contains(out.String(), "would store 5") || strings.Contains(out.String(), "\r") {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	if got := ids(t, st); len(got) != 0 {
