@@ -16,14 +16,16 @@ func TestEventGridHandshakesThroughTheHost(t *testing.T) {
 	if status != http.StatusOK || !strings.Contains(body, `"validationResponse":"512d38b6-c7b8-40c8-89fe-f46f9e9622b6"`) {
 		t.Errorf("Event Grid handshake: %d %s", status, body)
 	}
+	// What Event Grid sends: its origin, and a callback it does not need.
 	req, _ := http.NewRequest(http.MethodOptions, h.URL+"/eventgrid?code=test-key", nil)
-	req.Header.Set("WebHook-Request-Origin", "eventemitter.example.com")
+	req.Header.Set("WebHook-Request-Origin", "eventgrid.azure.net")
+	req.Header.Set("WebHook-Request-Callback", "https://rp-eastus2.eventgrid.azure.net/validate?id=x")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("WebHook-Allowed-Origin") != "eventemitter.example.com" {
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("WebHook-Allowed-Origin") != "eventgrid.azure.net" {
 		t.Errorf("CloudEvents handshake: %d, WebHook-Allowed-Origin %q", resp.StatusCode, resp.Header.Get("WebHook-Allowed-Origin"))
 	}
 	req, _ = http.NewRequest(http.MethodOptions, h.URL+"/eventgrid", nil)
@@ -87,8 +89,16 @@ func TestCloudEventsSingleAndBatchAreStoredAndOtherTypesIgnored(t *testing.T) {
 	if status != http.StatusOK || !strings.Contains(body, `"stored":2`) || !strings.Contains(body, `"ignored":1`) {
 		t.Fatalf("batch: %d %s", status, body)
 	}
-	if n := count(t, st); n != 3 {
-		t.Errorf("%d documents, want 3", n)
+	// The documented CloudEvents samples, as a batch.
+	status, body = post(t, h.URL+"/eventgrid?code=test-key", eventgridtest.Delivery("published-cloudevents"), "Content-Type", "application/cloudevents-batch+json")
+	if status != http.StatusOK || !strings.Contains(body, `"stored":2`) {
+		t.Fatalf("documented batch: %d %s", status, body)
+	}
+	if n := count(t, st); n != 5 {
+		t.Errorf("%d documents, want 5", n)
+	}
+	if doc := get(t, st, "31c51664-e5bd-416a-a5df-e5206bc47ed0"); doc["action"] != "push" || doc["source"] != "eventgrid" {
+		t.Errorf("documented push: %v", doc)
 	}
 	if doc := get(t, st, "c0ffee00-1111-4222-8333-444455556666"); doc["tag"] != "2.1" || doc["source"] != "eventgrid" {
 		t.Errorf("CloudEvent document: %v", doc)
