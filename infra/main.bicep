@@ -136,3 +136,6 @@ output DATA_EXPLORER_URL string = 'https://portal.azure.com/#@${tenant().tenantI
 output functionAppName string = app.outputs.name
 output webhookUrl string = 'https://${app.outputs.hostName}/images/push'
 output dataExplorerUrl string = 'https://portal.azure.com/#@${tenant().tenantId}/resource${cosmos.outputs.id}/dataExplorer'
+output cosmosEndpoint string = cosmos.outputs.endpoint
+output cosmosDatabase string = databaseName
+output cosmosContainer string = containerName
