@@ -76,6 +76,9 @@ Flags:`)
 		if r.Outcome == "delivered" {
 			continue
 		}
+		if r.Delivery.Warning != "" {
+			fmt.Fprintf(stderr, "warning: delivery %s: %s\n", r.Delivery.ID, r.Delivery.Warning)
+		}
 		ev := r.Delivery.Event
 		line := fmt.Sprintf("%-12s %s %s", r.Outcome, ev.ID, ev.Action)
 		if ref := reference(ev.Target.Repository, ev.Target.Tag, ev.Target.Digest); ref != "" {

@@ -88,9 +88,22 @@ func TestReplayStoresExactlyTheMissingEventsOnce(t *testing.T) {
 	if got := ids(t, st); !equal(got, want) {
 		t.Errorf("stored %v, want %v", got, want)
 	}
-	if strings.Contains(out.String()+errOut.String(), "SECRET-KEY-IN-HISTORY") {
-		t.Error("the key from the history's headers was printed")
+	// The history's headers: a region for h-02, the same header in another
+	// case for h-04, a display name that is no region for h-03.
+	for id, want := range map[string]string{
+		"11111111-0000-4000-8000-000000000002": "eastus",
+		"11111111-0000-4000-8000-000000000003": "",
+		"11111111-0000-4000-8000-000000000004": "westus2",
+		"11111111-0000-4000-8000-000000000007": "",
+	} {
+		if got := regionOf(t, st, id); got != want {
+			t.Errorf("%s: region %q, want %q", id, got, want)
+		}
 	}
+	if !strings.Contains(errOut.String(), `warning: delivery h-03: x-acrsink-region header "East US" ignored`) || strings.Count(errOut.String(), "warning:") != 1 {
+		t.Errorf("want one warning, for h-03's region header:\n%s", errOut.String())
+	}
+	printed := out.String() + errOut.String()
 
 	// The same replay again, from standard input: nothing new.
 	data, _ := os.ReadFile("../../internal/history/testdata/list-events.json")
@@ -99,6 +112,7 @@ func TestReplayStoresExactlyTheMissingEventsOnce(t *testing.T) {
 	if err != nil {
 		t.Fatalf("second replay: %v\n%s", err, out.String())
 	}
+	printed += out.String() + errOut.String()
 	if !strings.Contains(out.String(), "read 8, skipped (delivered) 3, stored 0, already present 5, ignored (ping) 0, failed 0") {
 		t.Errorf("second summary:\n%s", out.String())
 	}
@@ -119,6 +133,39 @@ func TestReplayStoresExactlyTheMissingEventsOnce(t *testing.T) {
 	if got := ids(t, st); len(got) != 7 || got["11111111-0000-4000-8000-000000000001"] != "replay" {
 		t.Errorf("after --all: %v, want the one delivered event that was never stored here added", got)
 	}
+	printed += out.String() + errOut.String()
+
+	// The same headers carry the function key in clear: it reaches no
+	// document (payload included) and nothing replay printed.
+	var stored strings.Builder
+	err = st.Query(context.Background(), "SELECT * FROM c", nil, func(raw json.RawMessage) error {
+		stored.Write(raw)
+		return nil
+	})
+	if err != nil || !strings.Contains(stored.String(), `"payload"`) {
+		t.Fatalf("reading the documents back: %v\n%s", err, stored.String())
+	}
+	if strings.Contains(stored.String(), "SECRET-KEY-IN-HISTORY") {
+		t.Errorf("the key from the history's headers was stored:\n%s", stored.String())
+	}
+	if strings.Contains(printed, "SECRET-KEY-IN-HISTORY") {
+		t.Errorf("the key from the history's headers was printed:\n%s", printed)
+	}
+}
+
+func regionOf(t *testing.T, st interface {
+	Get(context.Context, string) (json.RawMessage, bool, error)
+}, id string) string {
+	t.Helper()
+	raw, found, err := st.Get(context.Background(), id)
+	if err != nil || !found {
+		t.Fatalf("document %s: found %v, %v", id, found, err)
+	}
+	var d struct{ Region string }
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatal(err)
+	}
+	return d.Region
 }
 
 func TestReplayDryRunStoresNothing(t *testing.T) {

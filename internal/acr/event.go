@@ -35,6 +35,13 @@ type Event struct {
 	Actor     *Actor   `json:"actor,omitempty"`
 	Source    *Source  `json:"source,omitempty"`
 
+	// Region is the regional replica whose webhook sent the event, when a
+	// door was told it and ValidRegion accepts it: the x-acrsink-region
+	// header, Event Grid's data.location, or the header as the webhook's
+	// history kept it. It is not part of what ACR posts, so no payload
+	// decodes into it.
+	Region string `json:"-"`
+
 	// Raw is the event exactly as received, kept as evidence.
 	Raw json.RawMessage `json:"-"`
 }
@@ -72,6 +79,31 @@ type Actor struct {
 type Source struct {
 	Addr       string `json:"addr,omitempty"`
 	InstanceID string `json:"instanceID,omitempty"`
+}
+
+// RegionHeader is the custom header each regional webhook sends with its
+// region (infra/ sets it; ACR itself sends no such thing).
+const RegionHeader = "x-acrsink-region"
+
+// RegionRule says what ValidRegion accepts, for warnings about what it
+// does not.
+const RegionRule = "lower-case ASCII letters and digits, 1 to 40 characters"
+
+// ValidRegion reports whether s is plausible as an Azure region's name
+// (westus2, westeurope). It is the one rule for every door: a region is
+// stored only in that form, so that Data Explorer groups and filters on it
+// without case or spelling variants, and a header cannot smuggle anything
+// else into the document.
+func ValidRegion(s string) bool {
+	if len(s) == 0 || len(s) > 40 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // Time is the event's own time, or the zero time when it has none.

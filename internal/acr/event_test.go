@@ -87,3 +87,38 @@ func TestUnknownActionsAndFieldsAreAccepted(t *testing.T) {
 		t.Errorf("%+v, %v", ev, err)
 	}
 }
+
+func TestValidRegion(t *testing.T) {
+	tests := []struct {
+		name, region string
+		want         bool
+	}{
+		{"a region name is valid", "westus2", true},
+		{"one character is valid", "a", true},
+		{"40 characters are valid", strings.Repeat("a", 40), true},
+		{"digits alone are valid", "2", true},
+		{"empty is not", "", false},
+		{"41 characters are not", strings.Repeat("a", 41), false},
+		{"a display name is not", "West US 2", false},
+		{"upper case is not", "WestUS2", false},
+		{"a hyphen is not", "west-us-2", false},
+		{"punctuation is not", "westus2;drop", false},
+		{"a space around a name is not", " westus2", false},
+		{"a non-ASCII letter is not", "westüs", false},
+		{"a control character is not", "westus\n2", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := acr.ValidRegion(tt.region); got != tt.want {
+				t.Errorf("ValidRegion(%q) = %v, want %v", tt.region, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestAPayloadCannotClaimARegion(t *testing.T) {
+	ev, err := acr.Parse([]byte(`{"id":"a","action":"push","region":"westus2","Region":"eastus"}`))
+	if err != nil || ev.Region != "" {
+		t.Errorf("region %q, %v: want none, only a door sets it", ev.Region, err)
+	}
+}

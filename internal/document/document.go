@@ -34,6 +34,7 @@ type Document struct {
 	Timestamp   string `json:"timestamp,omitempty"`
 	ReceivedAt  string `json:"receivedAt"`
 	Source      string `json:"source"`
+	Region      string `json:"region,omitempty"` // acr.Event.Region: left out when unknown
 	LoginServer string `json:"loginServer,omitempty"`
 	RequestID   string `json:"requestId,omitempty"`
 	Method      string `json:"method,omitempty"`
@@ -62,6 +63,7 @@ func New(ev acr.Event, source string, payload json.RawMessage, receivedAt time.T
 		Action:     ev.Action,
 		ReceivedAt: receivedAt.UTC().Format(TimeLayout),
 		Source:     source,
+		Region:     ev.Region,
 		Repository: ev.Target.Repository,
 		Tag:        ev.Target.Tag,
 		Digest:     ev.Target.Digest,

@@ -61,3 +61,28 @@ func TestSizeFallsBackToLength(t *testing.T) {
 		t.Errorf("size = %v", d.Size)
 	}
 }
+
+func TestRegionIsMappedAndLeftOutWhenUnknown(t *testing.T) {
+	tests := []struct {
+		name, region string
+	}{
+		{"a known region is the region field", "westus2"},
+		{"an unknown region is left out", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev, _ := acr.Parse(acrtest.Event("push"))
+			ev.Region = tt.region
+			b, _ := json.Marshal(document.New(ev, document.SourceWebhook, ev.Raw, time.Now()))
+			var m map[string]any
+			_ = json.Unmarshal(b, &m)
+			got, present := m["region"]
+			if tt.region == "" && present || tt.region != "" && got != tt.region {
+				t.Errorf("region = %v (present %v), want %q", got, present, tt.region)
+			}
+			if string(document.New(ev, document.SourceWebhook, ev.Raw, time.Now()).Payload) != string(acrtest.Event("push")) {
+				t.Error("the payload is not the event as received")
+			}
+		})
+	}
+}

@@ -134,6 +134,23 @@ func (e Envelope) RegistryEvent() (acr.Event, error) {
 	return ev, nil
 }
 
+// Location is data.location, the region where a registry event happened:
+// present reports whether data has one, and isString whether it is a JSON
+// string. Any other JSON comes back as its text (7, true), to be shown in a
+// warning and never taken for a region name.
+func (e Envelope) Location() (loc string, present, isString bool) {
+	var d struct {
+		Location json.RawMessage `json:"location"`
+	}
+	if json.Unmarshal(e.Data, &d) != nil || len(d.Location) == 0 || string(d.Location) == "null" {
+		return "", false, false
+	}
+	if json.Unmarshal(d.Location, &loc) != nil {
+		return string(d.Location), true, false
+	}
+	return loc, true, true
+}
+
 func invalid(format string, args ...any) error {
 	return &acr.InvalidError{Reason: fmt.Sprintf(format, args...)}
 }

@@ -133,3 +133,25 @@ func TestThePublishedCloudEventsSamplesCarryTheWebhooksEvents(t *testing.T) {
 		}
 	}
 }
+
+func TestLocationIsDataLocation(t *testing.T) {
+	tests := []struct {
+		name, data, loc   string
+		present, isString bool
+	}{
+		{"a region name", `{"location":"westeurope"}`, "westeurope", true, true},
+		{"no location", `{"id":"a"}`, "", false, false},
+		{"a null location", `{"location":null}`, "", false, false},
+		{"an empty location is present", `{"location":""}`, "", true, true},
+		{"a number is present but not a string", `{"location":7}`, "7", true, false},
+		{"an object is present but not a string", `{"location":{"name":"westus"}}`, `{"name":"westus"}`, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			loc, present, isString := eventgrid.Envelope{Data: []byte(tt.data)}.Location()
+			if loc != tt.loc || present != tt.present || isString != tt.isString {
+				t.Errorf("Location() = %q, %v, %v; want %q, %v, %v", loc, present, isString, tt.loc, tt.present, tt.isString)
+			}
+		})
+	}
+}

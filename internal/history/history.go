@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -25,6 +26,9 @@ type Delivery struct {
 	// StatusCode is what our endpoint answered; 0 when nothing was answered
 	// (a timeout, a connection that failed).
 	StatusCode int
+	// Warning, when set, says what was left out of the event (a region
+	// header that is not a region) without keeping it from being stored.
+	Warning string
 }
 
 // Delivered reports whether the endpoint answered 2xx: the event was taken.
@@ -42,6 +46,7 @@ type wire struct {
 	ID      string `json:"id"`
 	Request *struct {
 		Content json.RawMessage `json:"content"`
+		Headers regionHeader    `json:"headers"`
 	} `json:"eventRequestMessage"`
 	Response *struct {
 		StatusCode json.RawMessage `json:"statusCode"`
@@ -69,10 +74,70 @@ func Parse(data []byte) ([]Delivery, error) {
 			d.Err = errors.New("no eventRequestMessage")
 		} else {
 			d.Event, d.Err = content(e.Request.Content)
+			if h := e.Request.Headers; d.Err == nil && h.present {
+				if h.isString && acr.ValidRegion(h.value) {
+					d.Event.Region = h.value
+				} else {
+					d.Warning = fmt.Sprintf("%s header %q ignored (want %s); the event is stored without a region", acr.RegionHeader, clip(h.value), acr.RegionRule)
+				}
+			}
 		}
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// regionHeader is all that is kept of a delivery's request headers: the
+// region header. The same headers hold the webhook's function key in clear
+// (x-functions-key), which must reach no document and no output, so nothing
+// else leaves this decoder.
+type regionHeader struct {
+	value             string
+	present, isString bool
+}
+
+// UnmarshalJSON reads the headers as an object of names (matched without
+// regard to case, as HTTP does) to a string or a list of strings. Headers in
+// any other shape carry no region; they are no reason to skip the event.
+func (h *regionHeader) UnmarshalJSON(data []byte) error {
+	var all map[string]json.RawMessage
+	if json.Unmarshal(data, &all) != nil {
+		return nil
+	}
+	var values []string
+	h.isString = true
+	for name, raw := range all {
+		if !strings.EqualFold(name, acr.RegionHeader) {
+			continue
+		}
+		var one string
+		var many []string
+		switch {
+		case json.Unmarshal(raw, &one) == nil:
+			values = append(values, one)
+		case json.Unmarshal(raw, &many) == nil:
+			values = append(values, many...)
+		default:
+			values, h.isString = append(values, string(raw)), false
+		}
+	}
+	if len(values) == 0 {
+		return nil
+	}
+	// More than one value names no one region: the join fails the rule.
+	slices.Sort(values)
+	h.value, h.present = strings.Join(values, ","), true
+	return nil
+}
+
+// clip bounds a value from the history in a warning, as the handler bounds
+// request values in its log.
+func clip(s string) string {
+	const limit = 256
+	if len(s) <= limit {
+		return s
+	}
+	return s[:limit] + "…"
 }
 
 // content is the payload: a JSON object, or a string that holds one (the

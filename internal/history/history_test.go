@@ -1,6 +1,7 @@
 package history_test
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -68,5 +69,75 @@ func TestSomethingElseIsNotAHistory(t *testing.T) {
 		if _, err := history.Parse([]byte(in)); err == nil || !strings.Contains(err.Error(), "list-events") {
 			t.Errorf("Parse(%q) = %v, want an error naming list-events", in, err)
 		}
+	}
+}
+
+func TestTheRegionComesFromTheRequestHeaders(t *testing.T) {
+	entry := func(headers string) string {
+		return `[{"id":"h","eventRequestMessage":{"content":{"id":"e","action":"push"},"headers":` + headers +
+			`},"eventResponseMessage":{"statusCode":"503"}}]`
+	}
+	tests := []struct {
+		name, headers, region, warning string
+	}{
+		{"the region header is the region", `{"x-acrsink-region":"eastus","x-functions-key":"SECRET"}`, "eastus", ""},
+		{"the header's name is matched whatever its case", `{"X-ACRSINK-REGION":"eastus"}`, "eastus", ""},
+		{"a list of one value is that value", `{"x-acrsink-region":["eastus"]}`, "eastus", ""},
+		{"no region header means no region and no warning", `{"Content-Type":"application/json","x-functions-key":"SECRET"}`, "", ""},
+		{"headers that are not an object carry no region", `"x-acrsink-region: eastus"`, "", ""},
+		{"null headers carry no region", `null`, "", ""},
+		{"a display name is ignored with a warning", `{"x-acrsink-region":"East US"}`, "", `x-acrsink-region header "East US" ignored`},
+		{"punctuation is ignored with a warning", `{"x-acrsink-region":"eastus;drop"}`, "", `"eastus;drop" ignored`},
+		{"41 characters are ignored with a warning", `{"x-acrsink-region":"` + strings.Repeat("a", 41) + `"}`, "", strings.Repeat("a", 41)},
+		{"an empty value is ignored with a warning", `{"x-acrsink-region":""}`, "", `header "" ignored`},
+		{"a number is ignored with a warning", `{"x-acrsink-region":7}`, "", `header "7" ignored`},
+		{"two values are ignored with a warning", `{"x-acrsink-region":"eastus","X-Acrsink-Region":"westus2"}`, "", `"eastus,westus2" ignored`},
+		{"a value of a megabyte is clipped in the warning", `{"x-acrsink-region":"` + strings.Repeat("A", 1<<20) + `"}`, "", strings.Repeat("A", 256) + "…"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ds, err := history.Parse([]byte(entry(tt.headers)))
+			if err != nil || len(ds) != 1 || ds[0].Err != nil {
+				t.Fatalf("%+v, %v", ds, err)
+			}
+			d := ds[0]
+			if d.Event.Region != tt.region {
+				t.Errorf("region %q, want %q", d.Event.Region, tt.region)
+			}
+			if tt.warning == "" && d.Warning != "" || !strings.Contains(d.Warning, tt.warning) {
+				t.Errorf("warning %.300q, want one with %.300q", d.Warning, tt.warning)
+			}
+			if len(d.Warning) > 600 {
+				t.Errorf("warning of %d bytes: the value is not clipped", len(d.Warning))
+			}
+			if strings.Contains(fmt.Sprintf("%#v %s", d, d.Event.Raw), "SECRET") {
+				t.Errorf("the delivery keeps the function key from the headers: %#v", d)
+			}
+		})
+	}
+}
+
+func TestAHistoryKeepsNothingOfTheHeadersButTheRegion(t *testing.T) {
+	data, err := os.ReadFile("testdata/list-events.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := history.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ds {
+		// %#v shows Raw as bytes: add it as text.
+		if s := fmt.Sprintf("%#v %s", d, d.Event.Raw); strings.Contains(s, "SECRET-KEY-IN-HISTORY") || strings.Contains(s, "AzureContainerRegistry/1.0") {
+			t.Errorf("delivery %s keeps a header other than the region: %s", d.ID, s)
+		}
+	}
+	for i, want := range []string{"", "eastus", "", "westus2"} {
+		if got := ds[i].Event.Region; got != want {
+			t.Errorf("delivery %s: region %q, want %q", ds[i].ID, got, want)
+		}
+	}
+	if !strings.Contains(ds[2].Warning, `"East US"`) {
+		t.Errorf("delivery %s: warning %q, want one about East US", ds[2].ID, ds[2].Warning)
 	}
 }

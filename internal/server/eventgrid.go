@@ -91,10 +91,14 @@ func handleEventGrid(o Options) http.Handler {
 				fail(w, http.StatusBadRequest, err.Error())
 				return
 			}
+			if loc, present, isString := env.Location(); present {
+				takeRegion(o.Logger, r, &ev, "data.location", loc, isString)
+			}
 			items = append(items, item{env, ev})
 		}
 		if len(items) == 1 {
-			ri.EventID, ri.Action, ri.Repository, ri.Tag = items[0].ev.ID, items[0].ev.Action, items[0].ev.Target.Repository, items[0].ev.Target.Tag
+			ev := items[0].ev
+			ri.EventID, ri.Action, ri.Repository, ri.Tag, ri.Region = ev.ID, ev.Action, ev.Target.Repository, ev.Target.Tag, ev.Region
 		}
 		var (
 			mu  sync.Mutex

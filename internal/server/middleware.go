@@ -55,8 +55,8 @@ func withTimeout(d time.Duration, next http.Handler) http.Handler {
 // requestInfo is what a handler learns about a request that belongs in its
 // log line.
 type requestInfo struct {
-	EventID, Action, Repository, Tag, Outcome string
-	Events                                    int
+	EventID, Action, Repository, Tag, Region, Outcome string
+	Events                                            int
 }
 
 type infoKey struct{}
@@ -111,7 +111,7 @@ func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 		}
 		for _, a := range []struct{ k, v string }{
 			{"eventId", ri.EventID}, {"action", ri.Action}, {"repository", ri.Repository},
-			{"tag", ri.Tag}, {"outcome", ri.Outcome},
+			{"tag", ri.Tag}, {"region", ri.Region}, {"outcome", ri.Outcome},
 		} {
 			if a.v != "" {
 				attrs = append(attrs, slog.String(a.k, clip(a.v)))

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/acrsink/acrsink/internal/acr"
 	"github.com/acrsink/acrsink/internal/document"
@@ -34,6 +35,12 @@ func handleWebhook(o Options) http.Handler {
 			fail(w, http.StatusBadRequest, err.Error())
 			return
 		}
+		if vs := r.Header.Values(acr.RegionHeader); len(vs) > 0 {
+			// Sent twice, the header names no one region: the join fails
+			// the rule and is logged.
+			takeRegion(o.Logger, r, &ev, acr.RegionHeader+" header", strings.Join(vs, ","), true)
+			ri.Region = ev.Region
+		}
 		outcome, err := ingest.Event(r.Context(), o.Store, ev, document.SourceWebhook, ev.Raw, o.Now())
 		if err != nil {
 			storeFailed(o.Logger, w, r, ev, err)
@@ -49,6 +56,23 @@ func handleWebhook(o Options) http.Handler {
 			encode(w, http.StatusCreated, storedBody{ID: ev.ID, Result: outcome.String()})
 		}
 	})
+}
+
+// takeRegion records value, the region that from says sent ev, when it is
+// text (not a JSON number or the like) that acr.ValidRegion accepts.
+// Anything else is logged once and left out of the document: a
+// misconfigured webhook or subscription is no reason to refuse an event that
+// ACR will not send again.
+func takeRegion(log *slog.Logger, r *http.Request, ev *acr.Event, from, value string, isString bool) {
+	if isString && acr.ValidRegion(value) {
+		ev.Region = value
+		return
+	}
+	attrs := []slog.Attr{slog.String("from", from), slog.String("value", clip(value)), slog.String("want", acr.RegionRule)}
+	if ev.ID != "" {
+		attrs = append(attrs, slog.String("eventId", clip(ev.ID)))
+	}
+	log.LogAttrs(r.Context(), slog.LevelWarn, "region ignored; event stored without it", attrs...)
 }
 
 // readBody reads at most MaxBody bytes, answering 413 or 400 itself when it
