@@ -331,3 +331,65 @@ func TestAStoreThatIsDownGets503WithinTheBudget(t *testing.T) {
 		t.Errorf("the account key reached the log")
 	}
 }
+
+func TestTheRegionHeaderThroughTheHost(t *testing.T) {
+	h, st := startHost(t)
+	tests := []struct {
+		name   string
+		header []string
+		region string // stored; empty means left out
+		warned bool
+	}{
+		{"a regional webhook's header is stored as the region", []string{"x-acrsink-region", "westus2"}, "westus2", false},
+		{"no header means no region and no warning", nil, "", false},
+		{"a display name is stored without a region and warned about", []string{"x-acrsink-region", "West US 2"}, "", true},
+		{"punctuation is stored without a region and warned about", []string{"x-acrsink-region", "westus2;drop"}, "", true},
+		{"41 characters are stored without a region and warned about", []string{"x-acrsink-region", strings.Repeat("w", 41)}, "", true},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := "region-" + strconv.Itoa(i)
+			body := bytes.Replace(acrtest.Event("push"), []byte("cb8c3971-9adc-488b-bdd8-43cbb4974ff5"), []byte(id), 1)
+			warningsBefore := strings.Count(h.Logs(), `"msg":"region ignored; event stored without it"`)
+			status, resp := post(t, h.URL+"/images/push", body, append([]string{"x-functions-key", "test-key"}, tt.header...)...)
+			if status != http.StatusCreated {
+				t.Fatalf("status %d %s, want 201: a region header is never a reason to refuse an event", status, resp)
+			}
+			doc := get(t, st, id)
+			if got, present := doc["region"]; tt.region == "" && present || tt.region != "" && got != tt.region {
+				t.Errorf("region = %v (present %v), want %q", got, present, tt.region)
+			}
+			var payload, sent any
+			_ = json.Unmarshal(body, &sent)
+			b, _ := json.Marshal(doc["payload"])
+			_ = json.Unmarshal(b, &payload)
+			if !jsonEqual(payload, sent) {
+				t.Errorf("payload %s is not the event as sent", b)
+			}
+			// The request's own line comes after any warning about it.
+			waitForRequestLine(t, h, id)
+			warnings := strings.Count(h.Logs(), `"msg":"region ignored; event stored without it"`) - warningsBefore
+			if want := map[bool]int{false: 0, true: 1}[tt.warned]; warnings != want {
+				t.Errorf("%d warnings, want %d:\n%s", warnings, want, h.Logs())
+			}
+			if tt.warned && !strings.Contains(h.Logs(), `"level":"WARN","msg":"region ignored; event stored without it","from":"x-acrsink-region header","value":`+strconv.Quote(tt.header[1])) {
+				t.Errorf("no warning showing the value %q:\n%s", tt.header[1], h.Logs())
+			}
+		})
+	}
+}
+
+// waitForRequestLine waits until the handler's log, read through a pipe,
+// shows the request line of event id.
+func waitForRequestLine(t *testing.T, h *functionshost.Host, id string) {
+	t.Helper()
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		for _, line := range strings.Split(h.Logs(), "\n") {
+			var l map[string]any
+			if json.Unmarshal([]byte(line), &l) == nil && l["msg"] == "request" && l["eventId"] == id {
+				return
+			}
+		}
+	}
+	t.Fatalf("no request line for %s:\n%s", id, h.Logs())
+}

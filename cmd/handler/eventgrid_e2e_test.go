@@ -53,7 +53,7 @@ func TestEventGridStoresEveryRegistryTypeAsTheWebhookWould(t *testing.T) {
 		id, action string
 		want       map[string]any
 	}{
-		{"31c51664-e5bd-416a-a5df-e5206bc47ed0", "push", map[string]any{"loginServer": "demo.azurecr.io", "tag": "v1", "image": "demo.azurecr.io/aci-helloworld:v1", "size": float64(3023)}},
+		{"31c51664-e5bd-416a-a5df-e5206bc47ed0", "push", map[string]any{"loginServer": "demo.azurecr.io", "tag": "v1", "image": "demo.azurecr.io/aci-helloworld:v1", "size": float64(3023), "region": "westus"}},
 		{"f06e3921-301f-42ec-b368-212f7d5354bd", "delete", map[string]any{"method": "DELETE", "repository": "aci-helloworld"}},
 		{"ea3a9c28-5b17-40f6-a500-3f02b6822b5b", "chart_push", map[string]any{"name": "mychart", "version": "1.0.0", "timestamp": "2019-03-12T22:16:31.0087496Z"}},
 		{"39136b3a-1a7e-416f-a09e-5c85d5402fca", "chart_delete", map[string]any{"name": "mychart"}},
@@ -100,7 +100,7 @@ func TestCloudEventsSingleAndBatchAreStoredAndOtherTypesIgnored(t *testing.T) {
 	if doc := get(t, st, "31c51664-e5bd-416a-a5df-e5206bc47ed0"); doc["action"] != "push" || doc["source"] != "eventgrid" {
 		t.Errorf("documented push: %v", doc)
 	}
-	if doc := get(t, st, "c0ffee00-1111-4222-8333-444455556666"); doc["tag"] != "2.1" || doc["source"] != "eventgrid" {
+	if doc := get(t, st, "c0ffee00-1111-4222-8333-444455556666"); doc["tag"] != "2.1" || doc["source"] != "eventgrid" || doc["region"] != "westeurope" {
 		t.Errorf("CloudEvent document: %v", doc)
 	}
 	if !strings.Contains(h.Logs(), `"msg":"event of another type ignored"`) {
