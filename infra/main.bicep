@@ -22,6 +22,9 @@ param registryName string = ''
 @description('Resource group of that registry; empty means this one.')
 param registryResourceGroup string = ''
 
+@description('Regions of the registry\'s replicas to put a webhook in, comma-separated (westus2,eastus): a webhook sees only the pushes that land in its own region. Empty for the registry\'s home region only.')
+param webhookRegions string = ''
+
 @description('Webhook scope: repo:tag, repo:*, or empty for the whole registry.')
 param webhookScope string = ''
 
@@ -94,6 +97,14 @@ module app 'modules/functionapp.bicep' = {
   }
 }
 
+module monitoringAccess 'modules/monitoring-access.bicep' = {
+  name: 'monitoring-access'
+  params: {
+    componentName: monitoring.outputs.name
+    principalId: app.outputs.principalId
+  }
+}
+
 module storageAccess 'modules/storage-access.bicep' = {
   name: 'storage-access'
   params: {
@@ -119,6 +130,7 @@ module webhook 'modules/webhook.bicep' = if (!empty(registryName)) {
     functionKey: primaryKey
     scope: webhookScope
     actions: webhookActions
+    regions: webhookRegions
   }
 }
 

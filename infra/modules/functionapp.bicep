@@ -60,10 +60,12 @@ resource app 'Microsoft.Web/sites@2024-11-01' = {
         version: '1.0'
       }
     }
+    // Flex Consumption refuses many siteConfig properties that other plans
+    // take (ARM error 51021; the list and its sources are in
+    // internal/infracheck/flex.go, which fails on any of them). Microsoft's
+    // Flex quickstarts set only minTlsVersion here.
     siteConfig: {
       minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
-      http20Enabled: true
       appSettings: [
         {
           name: 'AzureWebJobsStorage__accountName'
@@ -76,6 +78,12 @@ resource app 'Microsoft.Web/sites@2024-11-01' = {
         {
           name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
           value: appInsightsConnectionString
+        }
+        {
+          // Ingest with the system-assigned identity: the component takes no
+          // key (monitoring.bicep).
+          name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'
+          value: 'Authorization=AAD'
         }
         {
           name: 'ACRSINK_FUNCTION_KEYS'
@@ -98,21 +106,11 @@ resource app 'Microsoft.Web/sites@2024-11-01' = {
   }
 }
 
-resource ftp 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-11-01' = {
-  parent: app
-  name: 'ftp'
-  properties: {
-    allow: false
-  }
-}
-
-resource scm 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-11-01' = {
-  parent: app
-  name: 'scm'
-  properties: {
-    allow: false
-  }
-}
+// No basicPublishingCredentialsPolicies children (ftp, scm): Flex
+// Consumption has no FTP ("FTPS not supported", the Functions docs' Flex
+// deprecations), and no Microsoft sample or doc sets either policy on a Flex
+// app, so nothing supports that ARM takes them there. Deployments use
+// Microsoft Entra ID (azd, az functionapp deployment), never basic auth.
 
 output name string = app.name
 output hostName string = app.properties.defaultHostName

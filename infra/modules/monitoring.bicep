@@ -1,5 +1,10 @@
 // Log Analytics and a workspace-based Application Insights: the host ships
-// the handler's JSON log lines (stdout) there.
+// the handler's JSON log lines (stdout) there. Local (instrumentation key)
+// auth is off, so a tenant policy that forbids it changes nothing: the app
+// ingests with its managed identity (monitoring-access.bicep, and the app
+// setting APPLICATIONINSIGHTS_AUTHENTICATION_STRING), as Microsoft's Flex
+// Consumption samples do (Azure-Samples/azure-functions-flex-consumption-samples,
+// IaC/bicep).
 param name string
 param location string
 param tags object
@@ -24,7 +29,9 @@ resource insights 'Microsoft.Insights/components@2020-02-02' = {
   properties: {
     Application_Type: 'web'
     WorkspaceResourceId: workspace.id
+    DisableLocalAuth: true
   }
 }
 
+output name string = insights.name
 output connectionString string = insights.properties.ConnectionString

@@ -1,6 +1,15 @@
-// The webhook on an existing registry. The key travels in a custom header,
-// never in the URL, so it stays out of the registry's event history URIs
-// and out of access logs.
+// The webhooks on an existing registry: one per regional replica, because
+// "with a geo-replicated registry, you configure each webhook to respond to
+// events in a specific regional replica" (learn.microsoft.com,
+// container-registry-webhook). Each sends the function key in the
+// x-functions-key header and its region in x-acrsink-region, which the
+// handler records as the document's region.
+//
+// The key is not secret from the registry's readers of webhook data: ACR
+// records the request headers it sent, custom headers included, in the
+// delivery history (az acr webhook list-events), and get-config shows them
+// too (REST model EventRequestMessage.headers; azure-cli recording
+// test_acr_create_webhook.yaml). A header only keeps the key out of URLs.
 param registryName string
 param serviceUri string
 @secure()
@@ -8,23 +17,37 @@ param functionKey string
 param scope string
 param actions array
 
+@description('Regions of the registry\'s replicas to cover, comma-separated (westus2,eastus); empty for the registry\'s home region.')
+param regions string = ''
+
+// Region names as ARM writes them (West US 2 becomes westus2). An empty
+// entry stands for the registry's home region, whose webhook keeps the name
+// acrsink that earlier versions gave the only webhook.
+var listed = [for region in split(regions, ','): toLower(replace(trim(region), ' ', ''))]
+var regionList = empty(trim(regions)) ? [''] : listed
+
 resource registry 'Microsoft.ContainerRegistry/registries@2025-04-01' existing = {
   name: registryName
 }
 
-resource webhook 'Microsoft.ContainerRegistry/registries/webhooks@2025-04-01' = {
-  parent: registry
-  name: 'acrsink'
-  location: registry.location
-  properties: {
-    serviceUri: serviceUri
-    customHeaders: {
-      'x-functions-key': functionKey
+resource webhooks 'Microsoft.ContainerRegistry/registries/webhooks@2025-04-01' = [
+  for region in regionList: {
+    parent: registry
+    // 5-50 letters and digits: the ARM schema's rule for webhook names.
+    name: empty(region) ? 'acrsink' : take('acrsink${region}', 50)
+    location: empty(region) ? registry.location : region
+    properties: {
+      serviceUri: serviceUri
+      customHeaders: {
+        'x-functions-key': functionKey
+        'x-acrsink-region': empty(region) ? registry.location : region
+      }
+      actions: actions
+      scope: scope
+      status: 'enabled'
     }
-    actions: actions
-    scope: scope
-    status: 'enabled'
   }
-}
+]
 
-output name string = webhook.name
+output names array = [for (region, i) in regionList: webhooks[i].name]
+output ids array = [for (region, i) in regionList: webhooks[i].id]

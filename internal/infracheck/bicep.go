@@ -106,6 +106,7 @@ type Resource struct {
 	Row        int
 	Existing   bool
 	Body       *Node // the object literal
+	decl       *Node // the resource_declaration
 }
 
 // Resources lists f's resource declarations, including child resources
@@ -115,7 +116,7 @@ func Resources(f *File) ([]Resource, error) {
 	var out []Resource
 	var visit func(n *Node, parent *Resource) error
 	visit = func(n *Node, parent *Resource) error {
-		r := Resource{File: f, Row: n.Row}
+		r := Resource{File: f, Row: n.Row, decl: n}
 		var typeNode *Node
 		for _, c := range n.Children {
 			switch {
@@ -222,21 +223,8 @@ func AppSettings(f *File) []string {
 	walk = func(n *Node) {
 		if n.Type == "object" {
 			for _, p := range Properties(f, n) {
-				if p.Key == "appSettings" && p.Value.Type == "array" {
-					for _, item := range p.Value.Children {
-						if item.Type != "object" {
-							continue
-						}
-						for _, ip := range Properties(f, item) {
-							// A name that is not a plain string (a variable, an
-							// interpolation) comes back as its source text,
-							// which matches no setting: the check then fails
-							// rather than skipping what it cannot read.
-							if ip.Key == "name" {
-								out = append(out, strings.Trim(f.Text(ip.Value), "'"))
-							}
-						}
-					}
+				if p.Key == "appSettings" {
+					out = append(out, settingNames(f, p.Value)...)
 				}
 			}
 		}

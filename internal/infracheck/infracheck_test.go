@@ -102,7 +102,7 @@ func TestEveryBicepFileParses(t *testing.T) {
 func TestTheSyntaxCheckFailsOnABrokenFile(t *testing.T) {
 	tests := []struct{ name, file, old, new string }{
 		{"an unclosed object", "modules/storage.bicep", "  sku: {\n    name: 'Standard_LRS'\n  }", "  sku: {\n    name: 'Standard_LRS'\n"},
-		{"a missing = in a resource", "modules/webhook.bicep", "@2025-04-01' = {\n  parent", "@2025-04-01' {\n  parent"},
+		{"a missing = in a resource", "modules/webhook.bicep", "@2025-04-01' existing = {", "@2025-04-01' existing {"},
 		{"a stray token", "main.bicep", "targetScope = 'resourceGroup'", "targetScope = = 'resourceGroup'"},
 	}
 	for _, tt := range tests {
@@ -194,9 +194,10 @@ func TestTheSchemaCheckFailsOnABrokenResource(t *testing.T) {
 // platformSettings are app settings infra sets for the host, not the
 // handler.
 var platformSettings = map[string]string{
-	"AzureWebJobsStorage__accountName":      "the host's storage, reached with the managed identity",
-	"AzureWebJobsStorage__credential":       "tells the host to use the managed identity",
-	"APPLICATIONINSIGHTS_CONNECTION_STRING": "the host ships logs to Application Insights",
+	"AzureWebJobsStorage__accountName":          "the host's storage, reached with the managed identity",
+	"AzureWebJobsStorage__credential":           "tells the host to use the managed identity",
+	"APPLICATIONINSIGHTS_CONNECTION_STRING":     "the host ships logs to Application Insights",
+	"APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "the host sends telemetry with the app's identity: the component takes no key",
 }
 
 // settingsProblems compares the app settings set in Azure with the

@@ -1,0 +1,344 @@
+package infracheck
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+)
+
+// Env binds names to values for Eval: parameters, loop variables and
+// members of resources that only Azure knows (key "registry.location").
+// Values are string, float64, bool or []any.
+type Env map[string]any
+
+// Eval computes a Bicep expression for the bindings in env, so that a rule
+// can be checked against what the expression yields (a webhook's name for
+// each region) rather than against its text. It knows the few functions
+// infra/ uses where a rule applies; anything else is an error, so a rule
+// fails rather than passes on what it cannot compute. Variables of f are
+// evaluated on demand, for-expressions included.
+func Eval(f *File, n *Node, env Env) (any, error) {
+	return newEvaluator(f, env).eval(n, 0)
+}
+
+func newEvaluator(f *File, env Env) evaluator {
+	e := evaluator{f: f, env: env, vars: map[string]*Node{}}
+	for _, d := range f.Root.Children {
+		if d.Type == "variable_declaration" && len(d.Children) >= 2 {
+			e.vars[f.Text(d.Children[0])] = d.Children[len(d.Children)-1]
+		}
+	}
+	return e
+}
+
+type evaluator struct {
+	f    *File
+	env  Env
+	vars map[string]*Node
+}
+
+func (e evaluator) eval(n *Node, depth int) (any, error) {
+	if depth > 50 {
+		return nil, fmt.Errorf("%s too deep to evaluate", e.f.Text(n))
+	}
+	depth++
+	switch n.Type {
+	case "string":
+		// Literal text is read from the source between the quotes: the
+		// grammar has no node for some of it (a lone space).
+		src := e.f.src[n.Start:n.End]
+		if len(src) < 2 || strings.HasPrefix(e.f.Text(n), "'''") {
+			return nil, fmt.Errorf("cannot evaluate %s", e.f.Text(n))
+		}
+		var b strings.Builder
+		at := n.Start + 1
+		for _, c := range n.Children {
+			if c.Type != "interpolation" {
+				continue
+			}
+			b.WriteString(unescape(string(utf16.Decode(e.f.src[at:c.Start]))))
+			at = c.End
+			if len(c.Children) != 1 {
+				return nil, fmt.Errorf("cannot evaluate %s", e.f.Text(c))
+			}
+			v, err := e.eval(c.Children[0], depth)
+			if err != nil {
+				return nil, err
+			}
+			s, err := str(v, e.f.Text(c))
+			if err != nil {
+				return nil, err
+			}
+			b.WriteString(s)
+		}
+		b.WriteString(unescape(string(utf16.Decode(e.f.src[at : n.End-1]))))
+		return b.String(), nil
+	case "number":
+		return strconv.ParseFloat(e.f.Text(n), 64)
+	case "boolean":
+		return e.f.Text(n) == "true", nil
+	case "array":
+		out := []any{}
+		for _, c := range n.Children {
+			v, err := e.eval(c, depth)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	case "parenthesized_expression":
+		if len(n.Children) != 1 {
+			return nil, fmt.Errorf("cannot evaluate %s", e.f.Text(n))
+		}
+		return e.eval(n.Children[0], depth)
+	case "identifier", "member_expression":
+		name := e.f.Text(n)
+		if v, ok := e.env[name]; ok {
+			return v, nil
+		}
+		if d, ok := e.vars[name]; ok && n.Type == "identifier" {
+			return e.eval(d, depth)
+		}
+		return nil, fmt.Errorf("%s has no value to evaluate with", name)
+	case "ternary_expression":
+		if len(n.Children) != 3 {
+			return nil, fmt.Errorf("cannot evaluate %s", e.f.Text(n))
+		}
+		c, err := e.eval(n.Children[0], depth)
+		if err != nil {
+			return nil, err
+		}
+		b, ok := c.(bool)
+		if !ok {
+			return nil, fmt.Errorf("%s is not a condition", e.f.Text(n.Children[0]))
+		}
+		if b {
+			return e.eval(n.Children[1], depth)
+		}
+		return e.eval(n.Children[2], depth)
+	case "for_statement":
+		return e.forExpr(n, depth)
+	case "call_expression":
+		return e.call(n, depth)
+	}
+	return nil, fmt.Errorf("cannot evaluate %s (%s)", e.f.Text(n), n.Type)
+}
+
+// forExpr evaluates [for x in list: body] and [for (x, i) in list: body].
+func (e evaluator) forExpr(n *Node, depth int) (any, error) {
+	items, bind, err := e.loop(n, depth)
+	if err != nil {
+		return nil, err
+	}
+	out := []any{}
+	for i, it := range items {
+		v, err := bind(it, i).eval(loopBody(n), depth)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// loop evaluates a for_statement's list and returns its items and how to
+// bind its variables for one of them.
+func (e evaluator) loop(n *Node, depth int) ([]any, func(item any, i int) evaluator, error) {
+	var item, index string
+	var list *Node
+	for _, c := range n.Children {
+		switch {
+		case c.Field == "initializer" && c.Type == "identifier":
+			item = e.f.Text(c)
+		case c.Field == "initializer" && c.Type == "for_variables" && len(c.Children) == 2:
+			item, index = e.f.Text(c.Children[0]), e.f.Text(c.Children[1])
+		case c.Field == "body":
+		case list == nil && item != "":
+			list = c
+		}
+	}
+	if item == "" || list == nil || loopBody(n) == nil {
+		return nil, nil, fmt.Errorf("cannot read the loop %s", e.f.Text(n))
+	}
+	lv, err := e.eval(list, depth)
+	if err != nil {
+		return nil, nil, err
+	}
+	items, ok := lv.([]any)
+	if !ok {
+		return nil, nil, fmt.Errorf("%s is not an array", e.f.Text(list))
+	}
+	return items, func(v any, i int) evaluator { return e.with(item, v, index, float64(i)) }, nil
+}
+
+func loopBody(n *Node) *Node {
+	for _, c := range n.Children {
+		if c.Field == "body" {
+			return c
+		}
+	}
+	return nil
+}
+
+// with is e with a loop's variables bound.
+func (e evaluator) with(item string, v any, index string, i float64) evaluator {
+	env := Env{}
+	for k, x := range e.env {
+		env[k] = x
+	}
+	env[item] = v
+	if index != "" {
+		env[index] = i
+	}
+	return evaluator{f: e.f, env: env, vars: e.vars}
+}
+
+// ForEach calls fn once per copy of r that Azure would make: for each item
+// of its for loop, with env plus the loop's variables; once with env when r
+// has no loop.
+func ForEach(r Resource, env Env, fn func(Env) error) error {
+	var loop *Node
+	for _, c := range r.decl.Children {
+		if c.Type == "for_statement" {
+			loop = c
+		}
+	}
+	if loop == nil {
+		return fn(env)
+	}
+	items, bind, err := newEvaluator(r.File, env).loop(loop, 0)
+	if err != nil {
+		return fmt.Errorf("%s:%d: %s: %w", r.File.Path, r.Row, r.Symbol, err)
+	}
+	for i, it := range items {
+		if err := fn(bind(it, i).env); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e evaluator) call(n *Node, depth int) (any, error) {
+	var name string
+	var args []any
+	for _, c := range n.Children {
+		switch c.Field {
+		case "function":
+			name = e.f.Text(c)
+		case "arguments":
+			for _, a := range c.Children {
+				v, err := e.eval(a, depth)
+				if err != nil {
+					return nil, err
+				}
+				args = append(args, v)
+			}
+		}
+	}
+	text := e.f.Text(n)
+	want := func(k int) error {
+		if len(args) != k {
+			return fmt.Errorf("%s: %s takes %d arguments here", text, name, k)
+		}
+		return nil
+	}
+	switch strings.ToLower(name) {
+	case "empty":
+		if err := want(1); err != nil {
+			return nil, err
+		}
+		switch v := args[0].(type) {
+		case string:
+			return v == "", nil
+		case []any:
+			return len(v) == 0, nil
+		}
+		return nil, fmt.Errorf("%s: empty of neither a string nor an array", text)
+	case "trim", "tolower", "toupper":
+		if err := want(1); err != nil {
+			return nil, err
+		}
+		s, err := str(args[0], text)
+		if err != nil {
+			return nil, err
+		}
+		switch strings.ToLower(name) {
+		case "trim":
+			return strings.TrimSpace(s), nil
+		case "tolower":
+			return strings.ToLower(s), nil
+		}
+		return strings.ToUpper(s), nil
+	case "replace":
+		if err := want(3); err != nil {
+			return nil, err
+		}
+		var s [3]string
+		for i := range s {
+			var err error
+			if s[i], err = str(args[i], text); err != nil {
+				return nil, err
+			}
+		}
+		return strings.ReplaceAll(s[0], s[1], s[2]), nil
+	case "split":
+		if err := want(2); err != nil {
+			return nil, err
+		}
+		s, err := str(args[0], text)
+		if err != nil {
+			return nil, err
+		}
+		sep, err := str(args[1], text)
+		if err != nil {
+			return nil, err
+		}
+		out := []any{}
+		for _, p := range strings.Split(s, sep) {
+			out = append(out, p)
+		}
+		return out, nil
+	case "take":
+		if err := want(2); err != nil {
+			return nil, err
+		}
+		k, ok := args[1].(float64)
+		if !ok || k < 0 {
+			return nil, fmt.Errorf("%s: take needs a count", text)
+		}
+		switch v := args[0].(type) {
+		case string:
+			return v[:min(int(k), len(v))], nil
+		case []any:
+			return v[:min(int(k), len(v))], nil
+		}
+		return nil, fmt.Errorf("%s: take of neither a string nor an array", text)
+	case "length":
+		if err := want(1); err != nil {
+			return nil, err
+		}
+		switch v := args[0].(type) {
+		case string:
+			return float64(len(v)), nil
+		case []any:
+			return float64(len(v)), nil
+		}
+		return nil, fmt.Errorf("%s: length of neither a string nor an array", text)
+	}
+	return nil, fmt.Errorf("%s: the checks cannot evaluate %s()", text, name)
+}
+
+// unescape reads Bicep's escapes: \\, \', \n, \r, \t, \$.
+func unescape(s string) string {
+	return strings.NewReplacer(`\\`, `\`, `\'`, `'`, `\n`, "\n", `\r`, "\r", `\t`, "\t", `\$`, `$`).Replace(s)
+}
+
+func str(v any, text string) (string, error) {
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("%s is not a string", text)
+	}
+	return s, nil
+}
