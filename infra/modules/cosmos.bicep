@@ -108,6 +108,22 @@ resource container 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/container
               order: 'descending'
             }
           ]
+          // Where a digest arrived, region by region: its pushes, oldest
+          // first.
+          [
+            {
+              path: '/digest'
+              order: 'ascending'
+            }
+            {
+              path: '/action'
+              order: 'ascending'
+            }
+            {
+              path: '/timestamp'
+              order: 'ascending'
+            }
+          ]
         ]
       }
     }

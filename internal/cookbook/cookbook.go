@@ -34,6 +34,10 @@ var Queries = []Query{
 		SQL:   `SELECT c.action, c.id, c.tag, c.timestamp FROM c WHERE c.requestId = "3cbb6949-7549-4fa1-86cd-a6d5451dffc7"`,
 	},
 	{
+		Title: "Where did this digest arrive, region by region",
+		SQL:   `SELECT c.region, c.tag, c.timestamp FROM c WHERE c.digest = "sha256:80f0d5c8786bb9e621a45ece0db56d11cdc624ad20da9fe62e9d25490f331d7d" AND c.action = "push" ORDER BY c.timestamp`,
+	},
+	{
 		Title: "Events per action",
 		SQL:   `SELECT c.action, COUNT(1) AS events FROM c GROUP BY c.action`,
 	},

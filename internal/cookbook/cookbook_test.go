@@ -71,9 +71,17 @@ func seed(t *testing.T, now time.Time) {
 		}
 	}
 	for _, name := range acrtest.Names() {
-		add(acrtest.Event(name), nil)
+		var edit func(*acr.Event)
+		if name == "push" {
+			edit = func(e *acr.Event) { e.Region = "westus2" }
+		}
+		add(acrtest.Event(name), edit)
 	}
-	add(acrtest.Event("push"), func(e *acr.Event) { e.ID, e.Target.Tag, e.Timestamp = "push-latest", "latest", "2017-11-17T16:53:00Z" })
+	// The same digest reaches a second region; the oldest push was stored
+	// before regions were recorded.
+	add(acrtest.Event("push"), func(e *acr.Event) {
+		e.ID, e.Target.Tag, e.Timestamp, e.Region = "push-latest", "latest", "2017-11-17T16:53:00Z", "eastus"
+	})
 	add(acrtest.Event("push"), func(e *acr.Event) { e.ID, e.Target.Tag, e.Timestamp = "push-old", "v0", "2017-01-01T00:00:00Z" })
 	add(acrtest.Event("delete"), func(e *acr.Event) {
 		e.ID, e.Timestamp = "delete-recent", now.Add(-2*time.Hour).Format(time.RFC3339Nano)
@@ -128,6 +136,20 @@ func TestTheCookbookAnswersWhatItsTitlesPromise(t *testing.T) {
 			actions := column(rows, "action")
 			if len(rows) < 2 || !contains(actions, "quarantine") || !contains(actions, "push") {
 				t.Errorf("actions = %v, want the quarantine and the push", actions)
+			}
+		}},
+		{"Where did this digest arrive, region by region", func(t *testing.T, rows []map[string]any) {
+			var got []any
+			for _, r := range rows {
+				got = append(got, []any{r["region"], r["tag"], r["timestamp"]})
+			}
+			want := []any{
+				[]any{nil, "v0", "2017-01-01T00:00:00.0000000Z"}, // stored before regions were recorded
+				[]any{"westus2", "v1", "2017-11-17T16:52:01.3431453Z"},
+				[]any{"eastus", "latest", "2017-11-17T16:53:00.0000000Z"},
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("pushes of the digest, oldest first = %v, want %v", got, want)
 			}
 		}},
 		{"Events per action", func(t *testing.T, rows []map[string]any) {
