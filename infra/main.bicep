@@ -40,6 +40,9 @@ param webhookActions array = [
 @description('Object id of a user or group to give data access to Cosmos DB too (Data Explorer queries, acrsink replay); empty for none.')
 param principalId string = ''
 
+@description('Answer only Azure Container Registry\'s and Event Grid\'s addresses (their service tags); off by default. README, "Inbound access".')
+param restrictInbound bool = false
+
 @description('Cosmos DB database name.')
 param databaseName string = 'acr'
 
@@ -94,6 +97,7 @@ module app 'modules/functionapp.bicep' = {
     databaseName: databaseName
     containerName: containerName
     functionKeys: functionKeys
+    restrictInbound: restrictInbound
   }
 }
 

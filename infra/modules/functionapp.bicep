@@ -13,6 +13,21 @@ param databaseName string
 param containerName string
 @secure()
 param functionKeys string
+@description('Answer only the addresses of Azure Container Registry and Event Grid (service tags); everything else gets 403.')
+param restrictInbound bool = false
+
+// The senders of acrsink's events: ACR "sends the request to the configured
+// webhook endpoint through the IP addresses for service tags"
+// (learn.microsoft.com, container-registry-service-tag), and Event Grid
+// delivers from AzureEventGrid's. Access restrictions work on Flex
+// Consumption (functions-networking-options, "Inbound access
+// restrictions") and take every service tag (app-service-ip-restrictions).
+// The tags cover every registry and topic in Azure, not only yours: the key
+// check still decides.
+var inboundServiceTags = [
+  'AzureContainerRegistry'
+  'AzureEventGrid'
+]
 
 resource plan 'Microsoft.Web/serverfarms@2024-11-01' = {
   name: name
@@ -66,6 +81,16 @@ resource app 'Microsoft.Web/sites@2024-11-01' = {
     // Flex quickstarts set only minTlsVersion here.
     siteConfig: {
       minTlsVersion: '1.2'
+      ipSecurityRestrictions: [
+        for (tag, i) in (restrictInbound ? inboundServiceTags : []): {
+          name: tag
+          action: 'Allow'
+          tag: 'ServiceTag'
+          ipAddress: tag
+          priority: 100 + i
+        }
+      ]
+      ipSecurityRestrictionsDefaultAction: restrictInbound ? 'Deny' : 'Allow'
       appSettings: [
         {
           name: 'AzureWebJobsStorage__accountName'

@@ -30,17 +30,20 @@ resource registry 'Microsoft.ContainerRegistry/registries@2025-04-01' existing =
   name: registryName
 }
 
+// The home region in the same form, whatever form ARM reports it in.
+var home = toLower(replace(registry.location, ' ', ''))
+
 resource webhooks 'Microsoft.ContainerRegistry/registries/webhooks@2025-04-01' = [
   for region in regionList: {
     parent: registry
     // 5-50 letters and digits: the ARM schema's rule for webhook names.
     name: empty(region) ? 'acrsink' : take('acrsink${region}', 50)
-    location: empty(region) ? registry.location : region
+    location: empty(region) ? home : region
     properties: {
       serviceUri: serviceUri
       customHeaders: {
         'x-functions-key': functionKey
-        'x-acrsink-region': empty(region) ? registry.location : region
+        'x-acrsink-region': empty(region) ? home : region
       }
       actions: actions
       scope: scope

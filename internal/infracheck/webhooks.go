@@ -19,17 +19,22 @@ const RegionHeader = "x-acrsink-region"
 // or entry.
 func ListedRegions(regions, home string) []string {
 	if strings.TrimSpace(regions) == "" {
-		return []string{home}
+		return []string{armName(home)}
 	}
 	var out []string
 	for _, r := range strings.Split(regions, ",") {
-		r = strings.ToLower(strings.ReplaceAll(strings.TrimSpace(r), " ", ""))
+		r = armName(r)
 		if r == "" {
-			r = home
+			r = armName(home)
 		}
 		out = append(out, r)
 	}
 	return out
+}
+
+// armName is a region as ARM names it: West US 2 is westus2.
+func armName(region string) string {
+	return strings.ToLower(strings.ReplaceAll(strings.TrimSpace(region), " ", ""))
 }
 
 // WebhookProblems evaluates the ACR webhooks declared in files as Azure

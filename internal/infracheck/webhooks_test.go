@@ -11,12 +11,13 @@ import (
 
 // regionLists are values of the webhook module's regions parameter, as a
 // user would set ACRSINK_WEBHOOK_REGIONS.
-var regionLists = []struct{ name, regions string }{
-	{"no list means the home region", ""},
-	{"one replica", "westus2"},
-	{"two replicas", "westus2,eastus"},
-	{"display names with spaces", "West US 2, southcentralus"},
-	{"long region names", "australiasoutheast,germanywestcentral,switzerlandnorth"},
+var regionLists = []struct{ name, regions, home string }{
+	{"no list means the home region", "", "westeurope"},
+	{"no list and a home region in display form", "", "West Europe"},
+	{"one replica", "westus2", "westeurope"},
+	{"two replicas", "westus2,eastus", "westeurope"},
+	{"display names with spaces", "West US 2, southcentralus", "westeurope"},
+	{"long region names", "australiasoutheast,germanywestcentral,switzerlandnorth", "westeurope"},
 }
 
 func TestTheWebhookModuleMakesOneValidWebhookPerListedRegion(t *testing.T) {
@@ -24,7 +25,7 @@ func TestTheWebhookModuleMakesOneValidWebhookPerListedRegion(t *testing.T) {
 	files := parse(t, filepath.Join(root, "infra", "modules", "webhook.bicep"))
 	for _, tt := range regionLists {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, p := range infracheck.WebhookProblems(s, files, tt.regions, "westeurope") {
+			for _, p := range infracheck.WebhookProblems(s, files, tt.regions, tt.home) {
 				t.Error(p)
 			}
 		})
@@ -40,9 +41,9 @@ func TestTheWebhookCheckFailsOnABrokenModule(t *testing.T) {
 		{"a name past 50 characters", "australiasoutheast", name, "'acrsink${region}${region}${region}'", "longer than 50 characters"},
 		{"a name under 5 characters", "", "? 'acrsink' :", "? 'acr' :", "shorter than 5 characters"},
 		{"one name for every region", two, name, "'acrsinkwebhook'", "two webhooks named \"acrsinkwebhook\""},
-		{"every webhook in the home region", two, "location: empty(region) ? registry.location : region", "location: registry.location", "want one in each of"},
-		{"the home region in every webhook's header", two, "'x-acrsink-region': empty(region) ? registry.location : region", "'x-acrsink-region': registry.location", "not its own region"},
-		{"no region header", two, "        'x-acrsink-region': empty(region) ? registry.location : region\n", "", "x-acrsink-region header: not set"},
+		{"every webhook in the home region", two, "location: empty(region) ? home : region", "location: home", "want one in each of"},
+		{"the home region in every webhook's header", two, "'x-acrsink-region': empty(region) ? home : region", "'x-acrsink-region': home", "not its own region"},
+		{"no region header", two, "        'x-acrsink-region': empty(region) ? home : region\n", "", "x-acrsink-region header: not set"},
 		{"no key header", two, "        'x-functions-key': functionKey\n", "", "sends no x-functions-key header"},
 		{"a name the check cannot compute", two, name, "take('acrsink${uniqueString(region)}', 50)", "cannot evaluate uniqueString()"},
 	}
