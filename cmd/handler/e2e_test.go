@@ -167,18 +167,25 @@ func TestEveryActionThroughTheHostIsStoredAsItsDocument(t *testing.T) {
 			if _, err := time.Parse(time.RFC3339Nano, doc["receivedAt"].(string)); err != nil {
 				t.Errorf("receivedAt %v: %v", doc["receivedAt"], err)
 			}
-			var payload, sent any
-			_ = json.Unmarshal(body, &sent)
-			b, _ := json.Marshal(doc["payload"])
-			_ = json.Unmarshal(b, &payload)
-			if !jsonEqual(payload, sent) {
-				t.Errorf("payload %s is not the event as sent", b)
-			}
+			checkPayloadIsAsSent(t, doc, body)
 		})
 	}
 	// A quarantine and a push share request.id: both must be there.
 	if n := count(t, st); n != len(tests) {
 		t.Errorf("%d documents stored, want %d", n, len(tests))
+	}
+}
+
+// checkPayloadIsAsSent checks that a document's payload is the event body
+// as it was posted.
+func checkPayloadIsAsSent(t *testing.T, doc map[string]any, body []byte) {
+	t.Helper()
+	var payload, sent any
+	_ = json.Unmarshal(body, &sent)
+	b, _ := json.Marshal(doc["payload"])
+	_ = json.Unmarshal(b, &payload)
+	if !jsonEqual(payload, sent) {
+		t.Errorf("payload %s is not the event as sent", b)
 	}
 }
 
@@ -359,13 +366,7 @@ func TestTheRegionHeaderThroughTheHost(t *testing.T) {
 			if got, present := doc["region"]; tt.region == "" && present || tt.region != "" && got != tt.region {
 				t.Errorf("region = %v (present %v), want %q", got, present, tt.region)
 			}
-			var payload, sent any
-			_ = json.Unmarshal(body, &sent)
-			b, _ := json.Marshal(doc["payload"])
-			_ = json.Unmarshal(b, &payload)
-			if !jsonEqual(payload, sent) {
-				t.Errorf("payload %s is not the event as sent", b)
-			}
+			checkPayloadIsAsSent(t, doc, body)
 			// The request's own line comes after any warning about it.
 			waitForRequestLine(t, h, id)
 			warnings := strings.Count(h.Logs(), `"msg":"region ignored; event stored without it"`) - warningsBefore

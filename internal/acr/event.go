@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Actions ACR sends. Others may come later and are stored as they are.
@@ -162,11 +163,7 @@ func (e Event) Validate() error {
 	}
 	if e.Timestamp != "" {
 		if _, err := time.Parse(time.RFC3339Nano, e.Timestamp); err != nil {
-			ts := e.Timestamp
-			if len(ts) > 64 {
-				ts = ts[:64] + "…"
-			}
-			return invalid("timestamp %q is not an RFC 3339 time", ts)
+			return invalid("timestamp %q is not an RFC 3339 time", Clip(e.Timestamp))
 		}
 	}
 	for name, n := range map[string]*int64{"target.size": e.Target.Size, "target.length": e.Target.Length} {
@@ -218,4 +215,19 @@ func jsonKind(goKind string) string {
 	default:
 		return goKind
 	}
+}
+
+// Clip bounds a value that came with an event (from its payload or its
+// delivery) before an error or a log line echoes it: an invalid event may
+// carry a megabyte in any field, which no message should. It cuts on a
+// character boundary and marks the cut.
+func Clip(s string) string {
+	limit := 256
+	if len(s) <= limit {
+		return s
+	}
+	for limit > 0 && !utf8.RuneStart(s[limit]) {
+		limit--
+	}
+	return s[:limit] + "…"
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/acrsink/acrsink/internal/acr"
 	"github.com/acrsink/acrsink/internal/acr/acrtest"
@@ -120,5 +121,27 @@ func TestAPayloadCannotClaimARegion(t *testing.T) {
 	ev, err := acr.Parse([]byte(`{"id":"a","action":"push","region":"westus2","Region":"eastus"}`))
 	if err != nil || ev.Region != "" {
 		t.Errorf("region %q, %v: want none, only a door sets it", ev.Region, err)
+	}
+}
+
+func TestClipBoundsAnEchoedValueOnACharacterBoundary(t *testing.T) {
+	tests := []struct {
+		name, in string
+		wantLen  int
+	}{
+		{"a short value is kept whole", "westus2", len("westus2")},
+		{"a megabyte is cut to 256 bytes and marked", strings.Repeat("a", 1<<20), 256 + len("…")},
+		{"a cut inside a character backs off to its start", strings.Repeat("a", 255) + "é" + strings.Repeat("b", 10), 255 + len("…")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := acr.Clip(tt.in)
+			if len(got) != tt.wantLen || !utf8.ValidString(got) {
+				t.Errorf("Clip gave %d bytes (valid UTF-8: %v), want %d", len(got), utf8.ValidString(got), tt.wantLen)
+			}
+			if len(tt.in) > 256 && !strings.HasSuffix(got, "…") {
+				t.Error("a cut value is not marked")
+			}
+		})
 	}
 }

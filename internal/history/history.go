@@ -78,7 +78,7 @@ func Parse(data []byte) ([]Delivery, error) {
 				if h.isString && acr.ValidRegion(h.value) {
 					d.Event.Region = h.value
 				} else {
-					d.Warning = fmt.Sprintf("%s header %q ignored (want %s); the event is stored without a region", acr.RegionHeader, clip(h.value), acr.RegionRule)
+					d.Warning = fmt.Sprintf("%s header %q ignored (want %s); the event is stored without a region", acr.RegionHeader, acr.Clip(h.value), acr.RegionRule)
 				}
 			}
 		}
@@ -128,16 +128,6 @@ func (h *regionHeader) UnmarshalJSON(data []byte) error {
 	slices.Sort(values)
 	h.value, h.present = strings.Join(values, ","), true
 	return nil
-}
-
-// clip bounds a value from the history in a warning, as the handler bounds
-// request values in its log.
-func clip(s string) string {
-	const limit = 256
-	if len(s) <= limit {
-		return s
-	}
-	return s[:limit] + "…"
 }
 
 // content is the payload: a JSON object, or a string that holds one (the

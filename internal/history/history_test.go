@@ -9,7 +9,9 @@ import (
 	"github.com/acrsink/acrsink/internal/history"
 )
 
-func TestParseARecordedHistory(t *testing.T) {
+// recorded is the recorded list-events output in testdata, parsed.
+func recorded(t *testing.T) []history.Delivery {
+	t.Helper()
 	data, err := os.ReadFile("testdata/list-events.json")
 	if err != nil {
 		t.Fatal(err)
@@ -18,6 +20,11 @@ func TestParseARecordedHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ds
+}
+
+func TestParseARecordedHistory(t *testing.T) {
+	ds := recorded(t)
 	want := []struct {
 		status    int
 		delivered bool
@@ -118,14 +125,7 @@ func TestTheRegionComesFromTheRequestHeaders(t *testing.T) {
 }
 
 func TestAHistoryKeepsNothingOfTheHeadersButTheRegion(t *testing.T) {
-	data, err := os.ReadFile("testdata/list-events.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ds, err := history.Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ds := recorded(t)
 	for _, d := range ds {
 		// %#v shows Raw as bytes: add it as text.
 		if s := fmt.Sprintf("%#v %s", d, d.Event.Raw); strings.Contains(s, "SECRET-KEY-IN-HISTORY") || strings.Contains(s, "AzureContainerRegistry/1.0") {

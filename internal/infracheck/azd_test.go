@@ -51,41 +51,36 @@ func azdPathProblems(readme, azureYAML string) []string {
 	return problems
 }
 
+func repoFile(t *testing.T, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(root, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
 func TestTheREADMEsAzdPathWorksOnAFreshAzdInstall(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	yaml, err := os.ReadFile(filepath.Join(root, "azure.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range azdPathProblems(string(readme), string(yaml)) {
+	readme, yaml := repoFile(t, "README.md"), repoFile(t, "azure.yaml")
+	for _, p := range azdPathProblems(readme, yaml) {
 		t.Error(p)
 	}
 }
 
 func TestTheAzdPathCheckFailsWithoutTheAlphaSetting(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	yaml, err := os.ReadFile(filepath.Join(root, "azure.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	readme, yaml := repoFile(t, "README.md"), repoFile(t, "azure.yaml")
 	line := azdEnable + "                  # once per machine: azd gates custom handlers behind this\n"
-	if !strings.Contains(string(readme), line) {
+	if !strings.Contains(readme, line) {
 		t.Fatalf("the README has no line %q", line)
 	}
 	tests := []struct{ name, readme, want string }{
-		{"the setting left out", strings.Replace(string(readme), line, "", 1), "never runs " + azdEnable},
-		{"the setting after azd up", strings.Replace(strings.Replace(string(readme), line, "", 1), "azd up\n```", "azd up\n"+line+"```", 1), "after azd up"},
-		{"the setting commented out", strings.Replace(string(readme), line, "# "+line, 1), "never runs " + azdEnable},
+		{"the setting left out", strings.Replace(readme, line, "", 1), "never runs " + azdEnable},
+		{"the setting after azd up", strings.Replace(strings.Replace(readme, line, "", 1), "azd up\n```", "azd up\n"+line+"```", 1), "after azd up"},
+		{"the setting commented out", strings.Replace(readme, line, "# "+line, 1), "never runs " + azdEnable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			problems := azdPathProblems(tt.readme, string(yaml))
+			problems := azdPathProblems(tt.readme, yaml)
 			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tt.want) }) {
 				t.Errorf("problems %q, want %q", problems, tt.want)
 			}

@@ -170,6 +170,22 @@ func Resources(f *File) ([]Resource, error) {
 	return out, nil
 }
 
+// AllResources is Resources of every file, with the errors of files it
+// could not read as problems.
+func AllResources(files []*File) ([]Resource, []string) {
+	var out []Resource
+	var problems []string
+	for _, f := range files {
+		rs, err := Resources(f)
+		if err != nil {
+			problems = append(problems, err.Error())
+			continue
+		}
+		out = append(out, rs...)
+	}
+	return out, problems
+}
+
 // firstObject is n if it is an object, else the body of a for or if.
 func firstObject(n *Node) *Node {
 	if n.Type == "object" {

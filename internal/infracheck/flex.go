@@ -76,29 +76,23 @@ var flexAppSettings = []string{
 // Flex Consumption app when it has properties.functionAppConfig, which only
 // that plan takes; a sites/config child is checked when the files hold one.
 func FlexProblems(files []*File) []string {
-	var problems []string
+	rs, problems := AllResources(files)
 	var flex bool
 	var configs []Resource
-	for _, f := range files {
-		rs, err := Resources(f)
-		if err != nil {
-			problems = append(problems, err.Error())
-			continue
-		}
-		for _, r := range rs {
-			switch strings.ToLower(r.Type) {
-			case "microsoft.web/sites":
-				if Lookup(f, r.Body, "properties", "functionAppConfig") == nil {
-					continue
-				}
-				flex = true
-				at := fmt.Sprintf("%s:%d: Flex Consumption app %s", f.Path, r.Row, r.Symbol)
-				problems = append(problems, refusedProperties(at, "properties", f, Lookup(f, r.Body, "properties"))...)
-				problems = append(problems, refusedProperties(at, "properties.siteConfig", f, Lookup(f, r.Body, "properties", "siteConfig"))...)
-				problems = append(problems, refusedSettings(at, settingNames(f, Lookup(f, r.Body, "properties", "siteConfig", "appSettings")))...)
-			case "microsoft.web/sites/config":
-				configs = append(configs, r)
+	for _, r := range rs {
+		f := r.File
+		switch strings.ToLower(r.Type) {
+		case "microsoft.web/sites":
+			if Lookup(f, r.Body, "properties", "functionAppConfig") == nil {
+				continue
 			}
+			flex = true
+			at := fmt.Sprintf("%s:%d: Flex Consumption app %s", f.Path, r.Row, r.Symbol)
+			problems = append(problems, refusedProperties(at, "properties", f, Lookup(f, r.Body, "properties"))...)
+			problems = append(problems, refusedProperties(at, "properties.siteConfig", f, Lookup(f, r.Body, "properties", "siteConfig"))...)
+			problems = append(problems, refusedSettings(at, settingNames(f, Lookup(f, r.Body, "properties", "siteConfig", "appSettings")))...)
+		case "microsoft.web/sites/config":
+			configs = append(configs, r)
 		}
 	}
 	if !flex {

@@ -49,48 +49,42 @@ func armName(region string) string {
 // sends the function key and its own region in RegionHeader.
 func WebhookProblems(s *Schemas, files []*File, regions, home string) []string {
 	env := Env{"regions": regions, "registry.location": home}
-	var problems []string
+	rs, problems := AllResources(files)
 	var names, locations []string
-	for _, f := range files {
-		rs, err := Resources(f)
-		if err != nil {
-			problems = append(problems, err.Error())
+	for _, r := range rs {
+		if strings.ToLower(r.Type) != webhookType {
 			continue
 		}
-		for _, r := range rs {
-			if strings.ToLower(r.Type) != webhookType {
-				continue
-			}
-			err := ForEach(r, env, func(env Env) error {
-				at := fmt.Sprintf("%s:%d: webhook %s", f.Path, r.Row, r.Symbol)
-				name, err := evalString(f, Lookup(f, r.Body, "name"), env)
-				if err != nil {
-					return fmt.Errorf("%s: name: %w", at, err)
-				}
-				if p := s.NameProblem(r, name); p != "" {
-					problems = append(problems, at+": "+p)
-				}
-				names = append(names, name)
-				loc, err := evalString(f, Lookup(f, r.Body, "location"), env)
-				if err != nil {
-					return fmt.Errorf("%s: location: %w", at, err)
-				}
-				locations = append(locations, loc)
-				if Lookup(f, r.Body, "properties", "customHeaders", "x-functions-key") == nil {
-					problems = append(problems, at+": sends no x-functions-key header")
-				}
-				sent, err := evalString(f, Lookup(f, r.Body, "properties", "customHeaders", RegionHeader), env)
-				if err != nil {
-					return fmt.Errorf("%s: %s header: %w", at, RegionHeader, err)
-				}
-				if sent != loc {
-					problems = append(problems, fmt.Sprintf("%s in %s sends %s: %q, not its own region", at, loc, RegionHeader, sent))
-				}
-				return nil
-			})
+		f := r.File
+		err := ForEach(r, env, func(env Env) error {
+			at := fmt.Sprintf("%s:%d: webhook %s", f.Path, r.Row, r.Symbol)
+			name, err := evalString(f, Lookup(f, r.Body, "name"), env)
 			if err != nil {
-				problems = append(problems, err.Error())
+				return fmt.Errorf("%s: name: %w", at, err)
 			}
+			if p := s.NameProblem(r, name); p != "" {
+				problems = append(problems, at+": "+p)
+			}
+			names = append(names, name)
+			loc, err := evalString(f, Lookup(f, r.Body, "location"), env)
+			if err != nil {
+				return fmt.Errorf("%s: location: %w", at, err)
+			}
+			locations = append(locations, loc)
+			if Lookup(f, r.Body, "properties", "customHeaders", "x-functions-key") == nil {
+				problems = append(problems, at+": sends no x-functions-key header")
+			}
+			sent, err := evalString(f, Lookup(f, r.Body, "properties", "customHeaders", RegionHeader), env)
+			if err != nil {
+				return fmt.Errorf("%s: %s header: %w", at, RegionHeader, err)
+			}
+			if sent != loc {
+				problems = append(problems, fmt.Sprintf("%s in %s sends %s: %q, not its own region", at, loc, RegionHeader, sent))
+			}
+			return nil
+		})
+		if err != nil {
+			problems = append(problems, err.Error())
 		}
 	}
 	for i, n := range names {

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/acrsink/acrsink/internal/acr"
 )
 
 // requireKey accepts a request that carries one of keys in the
@@ -114,7 +116,7 @@ func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 			{"tag", ri.Tag}, {"region", ri.Region}, {"outcome", ri.Outcome},
 		} {
 			if a.v != "" {
-				attrs = append(attrs, slog.String(a.k, clip(a.v)))
+				attrs = append(attrs, slog.String(a.k, acr.Clip(a.v)))
 			}
 		}
 		if ri.Events > 0 {
@@ -142,14 +144,4 @@ func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
-}
-
-// clip bounds a logged value that came from the request: an invalid event
-// may carry a megabyte in its id, which no log line should.
-func clip(s string) string {
-	const limit = 256
-	if len(s) <= limit {
-		return s
-	}
-	return s[:limit] + "…"
 }

@@ -68,9 +68,9 @@ func takeRegion(log *slog.Logger, r *http.Request, ev *acr.Event, from, value st
 		ev.Region = value
 		return
 	}
-	attrs := []slog.Attr{slog.String("from", from), slog.String("value", clip(value)), slog.String("want", acr.RegionRule)}
+	attrs := []slog.Attr{slog.String("from", from), slog.String("value", acr.Clip(value)), slog.String("want", acr.RegionRule)}
 	if ev.ID != "" {
-		attrs = append(attrs, slog.String("eventId", clip(ev.ID)))
+		attrs = append(attrs, slog.String("eventId", acr.Clip(ev.ID)))
 	}
 	log.LogAttrs(r.Context(), slog.LevelWarn, "region ignored; event stored without it", attrs...)
 }
