@@ -1,6 +1,7 @@
 // Package replay stores the events of a webhook's delivery history that
 // acrsink did not take, through the same path as the handler: a replay of an
-// event that did arrive, or a second replay, changes nothing.
+// event that did arrive, or a second replay, changes nothing. acrsink replay
+// and the scheduled reconciler both run it.
 package replay
 
 import (
@@ -13,8 +14,19 @@ import (
 	"github.com/acrsink/acrsink/internal/ingest"
 )
 
+// Store is what a replay needs of the store: create through ingest, and
+// tell whether an event is already there. Looking first costs a point read
+// where a create that the store refuses would cost a write's request units,
+// and lets a dry run say what a real run would do.
+type Store interface {
+	ingest.Store
+	Exists(ctx context.Context, id string) (bool, error)
+}
+
 // Options for Run.
 type Options struct {
+	// Source is the document's source; "" means document.SourceReplay.
+	Source string
 	// All replays every delivery, not only the ones that got no 2xx.
 	All bool
 	// DryRun decides what would be replayed and stores nothing.
@@ -30,8 +42,8 @@ type Options struct {
 // Result is what happened to one delivery.
 type Result struct {
 	Delivery history.Delivery
-	// Outcome: "delivered" (skipped), "stored", "duplicate", "ignored"
-	// (a ping), "would store" (dry run) or "failed".
+	// Outcome: "delivered" (skipped), "stored", "duplicate" (already
+	// present), "ignored" (a ping), "would store" (dry run) or "failed".
 	Outcome string
 	Err     error
 }
@@ -44,7 +56,10 @@ type Summary struct {
 }
 
 // Run replays deliveries into st.
-func Run(ctx context.Context, st ingest.Store, deliveries []history.Delivery, o Options) Summary {
+func Run(ctx context.Context, st Store, deliveries []history.Delivery, o Options) Summary {
+	if o.Source == "" {
+		o.Source = document.SourceReplay
+	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = 8
 	}
@@ -93,19 +108,29 @@ func Run(ctx context.Context, st ingest.Store, deliveries []history.Delivery, o 
 	return s
 }
 
-func one(ctx context.Context, st ingest.Store, d history.Delivery, o Options) Result {
+func one(ctx context.Context, st Store, d history.Delivery, o Options) Result {
 	r := Result{Delivery: d}
 	switch {
 	case d.Delivered() && !o.All:
 		r.Outcome = "delivered"
+		return r
 	case d.Err != nil:
 		r.Outcome, r.Err = "failed", d.Err
-	case o.DryRun && d.Event.Action == "ping":
-		r.Outcome = "ignored"
+		return r
+	case d.Event.Action == "ping":
+		r.Outcome = ingest.Ignored.String()
+		return r
+	}
+	exists, err := st.Exists(ctx, d.Event.ID)
+	switch {
+	case err != nil:
+		r.Outcome, r.Err = "failed", err
+	case exists:
+		r.Outcome = ingest.Duplicate.String()
 	case o.DryRun:
 		r.Outcome = "would store"
 	default:
-		outcome, err := ingest.Event(ctx, st, d.Event, document.SourceReplay, d.Event.Raw, o.Now())
+		outcome, err := ingest.Event(ctx, st, d.Event, o.Source, d.Event.Raw, o.Now())
 		r.Outcome, r.Err = outcome.String(), err
 		if err != nil {
 			r.Outcome = "failed"

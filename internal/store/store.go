@@ -127,6 +127,13 @@ func (c *Cosmos) Get(ctx context.Context, id string) (doc json.RawMessage, found
 	}
 }
 
+// Exists reports whether a document with id is stored: a point read, which
+// costs less than a create the store would refuse.
+func (c *Cosmos) Exists(ctx context.Context, id string) (bool, error) {
+	_, found, err := c.Get(ctx, id)
+	return found, err
+}
+
 // Query runs a Cosmos SQL query across partitions and calls fn with each
 // result. Parameters are named with their @ (for example "@repo").
 //
