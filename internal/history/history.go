@@ -61,11 +61,18 @@ func Parse(data []byte) ([]Delivery, error) {
 	if err := json.Unmarshal(bytes.TrimSpace(data), &entries); err != nil {
 		return nil, fmt.Errorf("not the JSON array that az acr webhook list-events -o json prints: %w", err)
 	}
+	return deliveries(entries, 0), nil
+}
+
+// deliveries maps history entries, as az prints them or as Resource
+// Manager pages them, to deliveries: the one mapping for both. first is the
+// position of entries[0] in the whole history, for entries with no id.
+func deliveries(entries []wire, first int) []Delivery {
 	out := make([]Delivery, 0, len(entries))
 	for i, e := range entries {
 		d := Delivery{ID: e.ID}
 		if d.ID == "" {
-			d.ID = "#" + strconv.Itoa(i+1)
+			d.ID = "#" + strconv.Itoa(first+i+1)
 		}
 		if e.Response != nil {
 			d.StatusCode = statusCode(e.Response.StatusCode)
@@ -84,7 +91,7 @@ func Parse(data []byte) ([]Delivery, error) {
 		}
 		out = append(out, d)
 	}
-	return out, nil
+	return out
 }
 
 // regionHeader is all that is kept of a delivery's request headers: the
