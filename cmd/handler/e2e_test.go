@@ -57,6 +57,11 @@ func startHost(t *testing.T, extraEnv ...string) (*functionshost.Host, *store.Co
 		"COSMOS_CONNECTION_STRING=" + emulatortest.Server().ConnectionString(),
 		"COSMOS_DATABASE=" + cfg.CosmosDatabase,
 		"COSMOS_CONTAINER=" + cfg.CosmosContainer,
+		// A timer function needs the host's storage and its schedule (the
+		// stand-in host checks both, as the host does); the handler reads
+		// neither.
+		"AzureWebJobsStorage=UseDevelopmentStorage=true",
+		"ACRSINK_RECONCILE_SCHEDULE=0 */10 * * * *",
 	}, extraEnv...)
 	h, err := functionshost.Start(context.Background(), app, functionshost.Options{Executable: handler, Env: env})
 	if err != nil {

@@ -14,7 +14,10 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/acrsink/acrsink/internal/arm"
 	"github.com/acrsink/acrsink/internal/config"
+	"github.com/acrsink/acrsink/internal/identity"
+	"github.com/acrsink/acrsink/internal/reconcile"
 	"github.com/acrsink/acrsink/internal/server"
 	"github.com/acrsink/acrsink/internal/store"
 )
@@ -57,15 +60,27 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	rec := &reconcile.Reconciler{Webhooks: cfg.ReconcileWebhooks, Store: st, Logger: log}
+	if len(cfg.ReconcileWebhooks) > 0 {
+		// Resource Manager with the app's identity, like the store; no I/O
+		// until the first run.
+		cred, err := identity.Credential(cfg.AzureClientID, cfg.ARM)
+		if err != nil {
+			return fmt.Errorf("credential for Resource Manager: %w", err)
+		}
+		rec.Lister = arm.New(cfg.ARM, cred, arm.Options{})
+	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(*host, cfg.Port))
 	if err != nil {
 		return err
 	}
 	return server.Serve(ctx, log, ln, cfg.RequestTimeout, server.New(server.Options{
-		Logger:  log,
-		Store:   st,
-		Keys:    cfg.Keys,
-		Timeout: cfg.RequestTimeout,
+		Logger:     log,
+		Store:      st,
+		Keys:       cfg.Keys,
+		Timeout:    cfg.RequestTimeout,
+		Reconciler: rec,
+		Shutdown:   ctx,
 	}))
 }
 

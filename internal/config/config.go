@@ -12,6 +12,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+
+	"github.com/acrsink/acrsink/internal/arm"
 )
 
 // Where a setting is expected to be set.
@@ -34,7 +38,8 @@ type Setting struct {
 	Doc     string
 }
 
-// Settings lists every environment variable the handler reads.
+// Settings lists every environment variable the app reads: the handler,
+// or the Functions host through a binding expression in a function.json.
 var Settings = []Setting{
 	{Name: "FUNCTIONS_CUSTOMHANDLER_PORT", Where: Host, Doc: "Port the Functions host tells the handler to listen on (127.0.0.1)."},
 	{Name: "FUNCTIONS_HTTPWORKER_PORT", Where: Host, Doc: "Older hosts' name for FUNCTIONS_CUSTOMHANDLER_PORT."},
@@ -48,6 +53,9 @@ var Settings = []Setting{
 	{Name: "COSMOS_CONTAINER", Where: Azure, Default: "pushes", Doc: "Cosmos DB container name (partition key /id)."},
 	{Name: "AZURE_CLIENT_ID", Where: Local, Doc: "Client id of a user-assigned managed identity; unset means the system-assigned one."},
 	{Name: "ACRSINK_LOG_LEVEL", Where: Local, Default: "info", Doc: "debug, info, warn or error."},
+	{Name: "ACRSINK_RECONCILE_WEBHOOKS", Where: Azure, Doc: "Resource ids of the webhooks whose delivery history the reconciler reads, comma-separated; empty turns it off."},
+	{Name: "ACRSINK_RECONCILE_SCHEDULE", Where: Azure, Default: "0 */10 * * * *", Doc: "When the reconciler runs: an NCRONTAB expression the Functions host reads from reconcile/function.json (%ACRSINK_RECONCILE_SCHEDULE%); the handler never reads it."},
+	{Name: "ACRSINK_ARM_ENDPOINT", Where: Azure, Default: arm.DefaultEndpoint, Doc: "Azure Resource Manager endpoint for the webhooks' history (its cloud's; infra/ sets environment().resourceManager). The token audience follows it."},
 }
 
 // EmulatorConnectionString is the well-known, public key of the Cosmos DB
@@ -66,6 +74,10 @@ type Config struct {
 	CosmosContainer  string
 	AzureClientID    string
 	LogLevel         string
+	// ReconcileWebhooks are the webhooks the reconciler reads.
+	ReconcileWebhooks []arm.Webhook
+	// ARM is the Resource Manager cloud of ACRSINK_ARM_ENDPOINT.
+	ARM cloud.Configuration
 }
 
 // UsesEmulatorDefault reports whether no Cosmos account was configured and
@@ -118,6 +130,12 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, errors.New("set COSMOS_CONNECTION_STRING or COSMOS_ENDPOINT, not both"))
 	case c.CosmosConnection == "" && c.CosmosEndpoint == "":
 		c.CosmosConnection = EmulatorConnectionString
+	}
+	if c.ReconcileWebhooks, err = arm.ParseWebhooks(get("ACRSINK_RECONCILE_WEBHOOKS"), "ACRSINK_RECONCILE_WEBHOOKS"); err != nil {
+		errs = append(errs, err)
+	}
+	if c.ARM, err = arm.Cloud(get("ACRSINK_ARM_ENDPOINT")); err != nil {
+		errs = append(errs, fmt.Errorf("ACRSINK_ARM_ENDPOINT: %w", err))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

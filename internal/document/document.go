@@ -16,6 +16,7 @@ const (
 	SourceWebhook   = "webhook"
 	SourceEventGrid = "eventgrid"
 	SourceReplay    = "replay"
+	SourceReconcile = "reconcile"
 )
 
 // TimeLayout is the format of Cosmos DB's own date functions

@@ -5,7 +5,9 @@
 // FUNCTIONS_CUSTOMHANDLER_PORT, wait until GET / answers, and forward each
 // request on a declared route and method to the handler as raw HTTP, with
 // its path, query string and headers, plus X-Azure-Functions-InvocationId.
-// Like func start, it does not check keys: the handler must.
+// Like func start, it does not check keys: the handler must. A timer
+// function is invoked on request (Invoke) with the protocol the host uses
+// for every trigger that is not raw HTTP.
 package functionshost
 
 import (
@@ -59,6 +61,9 @@ type Binding struct {
 	AuthLevel string   `json:"authLevel"`
 	Methods   []string `json:"methods"`
 	Route     string   `json:"route"`
+	// Schedule is a timerTrigger's NCRONTAB expression, or a %SETTING%
+	// binding expression the host resolves from the app settings.
+	Schedule string `json:"schedule"`
 }
 
 // Function is one function folder.
@@ -131,6 +136,12 @@ func (a App) RawHTTP(f Function) bool {
 	return in == 1 && out == 1
 }
 
+// Timer reports whether f is a timer function: one timerTrigger input and
+// nothing else.
+func (f Function) Timer() bool {
+	return len(f.Bindings) == 1 && f.Bindings[0].Type == "timerTrigger" && f.Bindings[0].Direction == "in"
+}
+
 // route is what the host listens for on behalf of one function.
 type route struct {
 	path    string
@@ -144,8 +155,11 @@ func (a App) routes() ([]route, error) {
 	}
 	var rs []route
 	for _, f := range a.Functions {
+		if f.Timer() {
+			continue
+		}
 		if !a.RawHTTP(f) {
-			return nil, fmt.Errorf("function %s: not forwarded as raw HTTP (bindings must be one httpTrigger in and one http out)", f.Name)
+			return nil, fmt.Errorf("function %s: neither raw HTTP (one httpTrigger in and one http out) nor a timer (one timerTrigger in)", f.Name)
 		}
 		for _, b := range f.Bindings {
 			if b.Type != "httpTrigger" {
@@ -166,6 +180,42 @@ func (a App) routes() ([]route, error) {
 	return rs, nil
 }
 
+// checkTimers does what the host does with timer functions before it
+// starts: a %SETTING% schedule must resolve from the app settings, to six
+// NCRONTAB fields, and the host's storage must be set, since timers keep
+// their schedule state there (Core Tools refuses to start without
+// AzureWebJobsStorage for any trigger but HTTP and a few others, REFERENCE.md
+// §6; in Azure, AzureWebJobsStorage__accountName does).
+func (a App) checkTimers(env []string) error {
+	setting := func(name string) string {
+		for _, kv := range env {
+			if k, v, ok := strings.Cut(kv, "="); ok && strings.EqualFold(k, name) {
+				return v
+			}
+		}
+		return ""
+	}
+	for _, f := range a.Functions {
+		if !f.Timer() {
+			continue
+		}
+		if setting("AzureWebJobsStorage") == "" && setting("AzureWebJobsStorage__accountName") == "" {
+			return fmt.Errorf("function %s: Missing value for AzureWebJobsStorage. This is required for all triggers other than httptrigger", f.Name)
+		}
+		schedule := f.Bindings[0].Schedule
+		if name, ok := strings.CutPrefix(schedule, "%"); ok && strings.HasSuffix(name, "%") {
+			name = strings.TrimSuffix(name, "%")
+			if schedule = setting(name); schedule == "" {
+				return fmt.Errorf("function %s: '%%%s%%' does not resolve to a value", f.Name, name)
+			}
+		}
+		if len(strings.Fields(schedule)) != 6 {
+			return fmt.Errorf("function %s: schedule %q is not a six-field NCRONTAB expression", f.Name, schedule)
+		}
+	}
+	return nil
+}
+
 // Host is a running stand-in host with its handler.
 type Host struct {
 	URL     string // where to send requests, as to the Functions host
@@ -175,6 +225,7 @@ type Host struct {
 	front   *httptest.Server
 	stdout  *syncbuf.Buffer
 	invokes atomic.Int64
+	app     App
 }
 
 // Options for Start.
@@ -193,6 +244,9 @@ func Start(ctx context.Context, app App, o Options) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := app.checkTimers(o.Env); err != nil {
+		return nil, err
+	}
 	exe := o.Executable
 	if exe == "" {
 		exe = filepath.Join(app.Root, app.Host.CustomHandler.Description.DefaultExecutablePath)
@@ -203,7 +257,7 @@ func Start(ctx context.Context, app App, o Options) (*Host, error) {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	h := &Host{Port: port, done: make(chan error, 1), stdout: &syncbuf.Buffer{}}
+	h := &Host{Port: port, done: make(chan error, 1), stdout: &syncbuf.Buffer{}, app: app}
 	h.cmd = exec.Command(exe, app.Host.CustomHandler.Description.Arguments...)
 	h.cmd.Dir = app.Root
 	h.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "FUNCTIONS_CUSTOMHANDLER_PORT=" + strconv.Itoa(port)}, o.Env...)
@@ -249,6 +303,75 @@ func Start(ctx context.Context, app App, o Options) (*Host, error) {
 	}))
 	h.URL = h.front.URL
 	return h, nil
+}
+
+// Invocation is how one invocation of a non-HTTP function went.
+type Invocation struct {
+	Status int
+	Body   []byte
+	// ReturnValue is the ReturnValue of the handler's answer.
+	ReturnValue json.RawMessage
+	// Err says why the host would count the invocation as failed: an
+	// answer other than 2xx, or a body that is not the JSON it reads.
+	Err error
+}
+
+// Invoke fires the timer function name as the host does for a trigger that
+// is not raw HTTP (azure-functions-host, src/WebJobs.Script/Workers/Http,
+// DefaultHttpWorkerService): POST /<name> with {"Data": {<binding>:
+// <value>}, "Metadata": {...}}, no function key; a 2xx answer must be
+// {"Outputs", "Logs", "ReturnValue"}. The timer's value is shaped as the
+// host serializes TimerInfo (Schedule, ScheduleStatus, IsPastDue); its exact
+// fields are not confirmed here, and the handler reads none of them.
+func (h *Host) Invoke(ctx context.Context, name string) Invocation {
+	var fn *Function
+	for i := range h.app.Functions {
+		if h.app.Functions[i].Name == name && h.app.Functions[i].Timer() {
+			fn = &h.app.Functions[i]
+		}
+	}
+	if fn == nil {
+		return Invocation{Err: fmt.Errorf("no timer function %s", name)}
+	}
+	now := time.Now().UTC()
+	body, _ := json.Marshal(map[string]any{
+		"Data": map[string]any{fn.Bindings[0].Name: map[string]any{
+			"Schedule":       map[string]any{"AdjustForDST": true},
+			"ScheduleStatus": map[string]any{"Last": now.Add(-10 * time.Minute).Format(time.RFC3339), "Next": now.Add(10 * time.Minute).Format(time.RFC3339), "LastUpdated": now.Format(time.RFC3339)},
+			"IsPastDue":      false,
+		}},
+		"Metadata": map[string]any{"sys": map[string]any{"MethodName": name, "UtcNow": now.Format(time.RFC3339Nano), "RandGuid": strconv.FormatInt(now.UnixNano(), 16)}},
+	})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://127.0.0.1:"+strconv.Itoa(h.Port)+"/"+name, strings.NewReader(string(body)))
+	if err != nil {
+		return Invocation{Err: err}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Azure-Functions-InvocationId", strconv.FormatInt(h.invokes.Add(1), 10))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return Invocation{Err: err}
+	}
+	defer resp.Body.Close()
+	inv := Invocation{Status: resp.StatusCode}
+	inv.Body, inv.Err = io.ReadAll(resp.Body)
+	if inv.Err != nil {
+		return inv
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		inv.Err = fmt.Errorf("the handler answered %d: the host counts a failed invocation", resp.StatusCode)
+		return inv
+	}
+	var result struct {
+		Outputs     map[string]json.RawMessage `json:"Outputs"`
+		Logs        []string                   `json:"Logs"`
+		ReturnValue json.RawMessage            `json:"ReturnValue"`
+	}
+	if err := json.Unmarshal(inv.Body, &result); err != nil {
+		inv.Err = fmt.Errorf("the answer is not the invocation result the host reads: %w", err)
+	}
+	inv.ReturnValue = result.ReturnValue
+	return inv
 }
 
 func (h *Host) waitReady(ctx context.Context) error {

@@ -12,5 +12,8 @@ func addRoutes(mux *http.ServeMux, o Options) {
 	mux.Handle("/images/push", fn(onlyMethods(handleWebhook(o), http.MethodPost)))
 	// Event Grid passes the key as ?code= in the subscription's URL.
 	mux.Handle("/eventgrid", fn(onlyMethods(handleEventGrid(o), http.MethodPost, http.MethodOptions)))
+	// The host invokes the reconcile timer function here, with no key
+	// (a non-HTTP trigger); the run bounds its own time.
+	mux.Handle("/reconcile", logRequests(o.Logger, onlyMethods(handleReconcile(o), http.MethodPost)))
 	mux.Handle("/", handleNotFound())
 }

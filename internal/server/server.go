@@ -3,6 +3,7 @@
 package server
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -21,6 +22,10 @@ type Options struct {
 	Timeout time.Duration
 	// Now is the clock for receivedAt; nil means time.Now.
 	Now func() time.Time
+	// Reconciler serves the reconcile timer function; nil answers 503.
+	Reconciler Reconciler
+	// Shutdown, when done, stops a reconcile run in progress.
+	Shutdown context.Context
 }
 
 // MaxBody is the largest body accepted; ACR events are a few hundred bytes.

@@ -10,16 +10,16 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/azcosmos"
 
 	"github.com/acrsink/acrsink/internal/config"
 	"github.com/acrsink/acrsink/internal/document"
+	"github.com/acrsink/acrsink/internal/identity"
 )
 
 // PartitionKeyPath is the container's partition key: the event id, so that
@@ -61,7 +61,7 @@ func Open(cfg config.Config, opts Options) (*Cosmos, error) {
 	switch {
 	case cfg.CosmosEndpoint != "":
 		var cred azcore.TokenCredential
-		if cred, err = credential(cfg.AzureClientID); err != nil {
+		if cred, err = identity.Credential(cfg.AzureClientID, cloud.AzurePublic); err != nil {
 			return nil, fmt.Errorf("cosmos: credential for COSMOS_ENDPOINT: %w", err)
 		}
 		if client, err = azcosmos.NewClient(cfg.CosmosEndpoint, cred, co); err != nil {
@@ -79,21 +79,6 @@ func Open(cfg config.Config, opts Options) (*Cosmos, error) {
 		return nil, fmt.Errorf("cosmos: container %s/%s: %w", cfg.CosmosDatabase, cfg.CosmosContainer, err)
 	}
 	return &Cosmos{client: client, container: c, database: cfg.CosmosDatabase, name: cfg.CosmosContainer}, nil
-}
-
-// credential picks managed identity where the platform offers one (App
-// Service and Functions set IDENTITY_ENDPOINT), so a cold start does not walk
-// DefaultAzureCredential's chain; elsewhere DefaultAzureCredential (Azure CLI,
-// environment, workload identity) serves developers.
-func credential(clientID string) (azcore.TokenCredential, error) {
-	if os.Getenv("IDENTITY_ENDPOINT") != "" {
-		o := &azidentity.ManagedIdentityCredentialOptions{}
-		if clientID != "" {
-			o.ID = azidentity.ClientID(clientID)
-		}
-		return azidentity.NewManagedIdentityCredential(o)
-	}
-	return azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{})
 }
 
 // Create stores doc unless a document with its id exists. created is false

@@ -1,0 +1,87 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/acrsink/acrsink/internal/reconcile"
+)
+
+// Reconciler runs one reconcile pass (internal/reconcile).
+type Reconciler interface {
+	Run(ctx context.Context) ([]reconcile.Report, error)
+}
+
+// invocation is what the Functions host posts to a custom handler for a
+// function whose trigger is not HTTP, such as the reconcile timer: the
+// trigger's value under Data, by binding name, and Metadata
+// (azure-functions-host, src/WebJobs.Script/Workers/Http:
+// HttpScriptInvocationContext). The timer's value says nothing a run needs.
+type invocation struct {
+	Data     map[string]json.RawMessage `json:"Data"`
+	Metadata map[string]json.RawMessage `json:"Metadata"`
+}
+
+// invocationResult is the answer the host reads after a 2xx
+// (HttpScriptInvocationResult; a body that does not parse fails the
+// invocation, so it is always sent).
+type invocationResult struct {
+	Outputs     map[string]any `json:"Outputs"`
+	Logs        []string       `json:"Logs"`
+	ReturnValue any            `json:"ReturnValue"`
+}
+
+// reconcileBody is the run's report, in the ReturnValue or in a failure.
+type reconcileBody struct {
+	Error    string             `json:"error,omitempty"`
+	Webhooks []reconcile.Report `json:"webhooks"`
+}
+
+// handleReconcile runs the reconciler when the host's timer fires. It
+// answers 200 with the per-webhook report when everything that needed
+// storing was stored, and 500 otherwise, which the host counts as a failed
+// invocation (its failure count and alerts see it). The host sends no
+// function key for a non-HTTP trigger, and the handler listens on
+// 127.0.0.1 under the host, which routes no outside request here.
+func handleReconcile(o Options) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, ok := readBody(w, r)
+		if !ok {
+			return
+		}
+		var inv invocation
+		if err := json.Unmarshal(body, &inv); err != nil {
+			info(r).Outcome = "invalid"
+			fail(w, http.StatusBadRequest, "not a Functions host invocation ({\"Data\": {...}, \"Metadata\": {...}})")
+			return
+		}
+		if o.Reconciler == nil {
+			info(r).Outcome = "not configured"
+			fail(w, http.StatusServiceUnavailable, "no reconciler in this handler")
+			return
+		}
+		// A run takes longer than a webhook request's write timeout; it
+		// bounds itself (reconcile.RunBudget).
+		rc := http.NewResponseController(w)
+		_ = rc.SetWriteDeadline(time.Now().Add(reconcile.RunBudget + time.Minute))
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		if o.Shutdown != nil {
+			// On shutdown a run stops where it is; the next one resumes.
+			defer context.AfterFunc(o.Shutdown, cancel)()
+		}
+		reports, err := o.Reconciler.Run(ctx)
+		if reports == nil {
+			reports = []reconcile.Report{}
+		}
+		if err != nil {
+			info(r).Outcome = "failed"
+			encode(w, http.StatusInternalServerError, reconcileBody{Error: err.Error(), Webhooks: reports})
+			return
+		}
+		info(r).Outcome = "reconciled"
+		encode(w, http.StatusOK, invocationResult{Outputs: map[string]any{}, Logs: []string{}, ReturnValue: reconcileBody{Webhooks: reports}})
+	})
+}
