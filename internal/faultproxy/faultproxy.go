@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,6 +44,8 @@ type Proxy struct {
 	release  chan struct{}
 	srv      *http.Server
 	faults   atomic.Int64
+	creates  atomic.Int64
+	reads    atomic.Int64
 }
 
 // Start listens on a free loopback port and forwards to target (for example
@@ -78,6 +81,12 @@ func (p *Proxy) Endpoint() string { return "http://" + p.addr + "/" }
 
 // Faults counts the requests answered with a fault.
 func (p *Proxy) Faults() int64 { return p.faults.Load() }
+
+// Creates is the document creates (POST .../docs) that reached the proxy.
+func (p *Proxy) Creates() int64 { return p.creates.Load() }
+
+// Reads is the point reads (GET .../docs/{id}) that reached the proxy.
+func (p *Proxy) Reads() int64 { return p.reads.Load() }
 
 // Throttle answers the next n document writes 429 with x-ms-retry-after-ms.
 func (p *Proxy) Throttle(n, retryAfterMs int) {
@@ -135,6 +144,12 @@ func (p *Proxy) Close() {
 }
 
 func (p *Proxy) handle(w http.ResponseWriter, r *http.Request) {
+	switch dir, _ := path.Split(r.URL.Path); {
+	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/docs"):
+		p.creates.Add(1)
+	case r.Method == http.MethodGet && strings.HasSuffix(dir, "/docs/"):
+		p.reads.Add(1)
+	}
 	p.mu.Lock()
 	m, status, release := p.mode, p.status, p.release
 	throttled := false
