@@ -29,6 +29,10 @@ type Delivery struct {
 	// Warning, when set, says what was left out of the event (a region
 	// header that is not a region) without keeping it from being stored.
 	Warning string
+	// NotDelivery is set for an entry that holds no request that was sent
+	// (no eventRequestMessage, or not an object): there is nothing in it
+	// to replay, now or ever. Err says what it lacks.
+	NotDelivery bool
 }
 
 // Delivered reports whether the endpoint answered 2xx: the event was taken.
@@ -36,6 +40,9 @@ func (d Delivery) Delivered() bool { return d.StatusCode >= 200 && d.StatusCode 
 
 // Outcome describes how the delivery went, for reports.
 func (d Delivery) Outcome() string {
+	if d.NotDelivery {
+		return d.Err.Error()
+	}
 	if d.StatusCode == 0 {
 		return "no answer (timed out or unreachable)"
 	}
@@ -51,15 +58,28 @@ type wire struct {
 	Response *struct {
 		StatusCode json.RawMessage `json:"statusCode"`
 	} `json:"eventResponseMessage"`
+	// notObject marks an entry of the array that is not an object at all.
+	notObject bool
 }
+
+// Expected names what Parse reads, for messages that say what was wrong.
+const Expected = "a webhook history: the JSON array that az acr webhook list-events -r REGISTRY -n WEBHOOK -o json prints"
 
 // Parse reads the whole history. A delivery whose payload is not a valid
 // event is returned with Err set, so one bad entry does not hide the rest;
-// only a document that is not a history at all is an error.
+// only a document that is not a history at all is an error, which says
+// what the document is instead.
 func Parse(data []byte) ([]Delivery, error) {
-	var entries []wire
-	if err := json.Unmarshal(bytes.TrimSpace(data), &entries); err != nil {
-		return nil, fmt.Errorf("not the JSON array that az acr webhook list-events -o json prints: %w", err)
+	data = bytes.TrimSpace(data)
+	var raws []json.RawMessage
+	if err := json.Unmarshal(data, &raws); err != nil {
+		return nil, notAHistory(data)
+	}
+	entries := make([]wire, len(raws))
+	for i, raw := range raws {
+		if json.Unmarshal(raw, &entries[i]) != nil || raw[0] != '{' {
+			entries[i] = wire{notObject: true}
+		}
 	}
 	return deliveries(entries, 0), nil
 }
@@ -77,9 +97,12 @@ func deliveries(entries []wire, first int) []Delivery {
 		if e.Response != nil {
 			d.StatusCode = statusCode(e.Response.StatusCode)
 		}
-		if e.Request == nil {
-			d.Err = errors.New("no eventRequestMessage")
-		} else {
+		switch {
+		case e.notObject:
+			d.Err, d.NotDelivery = errors.New("not a history entry (an object with an eventRequestMessage)"), true
+		case e.Request == nil:
+			d.Err, d.NotDelivery = errors.New("no eventRequestMessage: the history kept no request to replay"), true
+		default:
 			d.Event, d.Err = content(e.Request.Content)
 			if h := e.Request.Headers; d.Err == nil && h.present {
 				if h.isString && acr.ValidRegion(h.value) {
@@ -92,6 +115,37 @@ func deliveries(entries []wire, first int) []Delivery {
 		out = append(out, d)
 	}
 	return out
+}
+
+// notAHistory says what data is, in the terms of the one who gave it.
+func notAHistory(data []byte) error {
+	what := "not JSON"
+	switch {
+	case len(data) == 0:
+		what = "empty"
+	case data[0] == '{':
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(data, &obj) != nil {
+			break
+		}
+		_, entry := obj["eventRequestMessage"]
+		_, action := obj["action"]
+		switch {
+		case entry:
+			return fmt.Errorf("this is one entry of a webhook history, not the history (put it in [ ] to replay it alone); replay reads %s", Expected)
+		case action:
+			return fmt.Errorf("this is one event, not a webhook history (post an event to the webhook URL to store it); replay reads %s", Expected)
+		}
+		what = "a JSON object"
+	case json.Valid(data):
+		what = "a JSON " + map[byte]string{'"': "string", 't': "boolean", 'f': "boolean", 'n': "null"}[data[0]]
+		if data[0] == '-' || data[0] >= '0' && data[0] <= '9' {
+			what = "a JSON number"
+		}
+	case data[0] == '[':
+		what = "a JSON array that does not parse"
+	}
+	return fmt.Errorf("the input is %s, not %s", strings.TrimSuffix(what, " "), Expected)
 }
 
 // regionHeader is all that is kept of a delivery's request headers: the

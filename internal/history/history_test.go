@@ -141,3 +141,40 @@ func TestAHistoryKeepsNothingOfTheHeadersButTheRegion(t *testing.T) {
 		t.Errorf("delivery %s: warning %q, want one about East US", ds[2].ID, ds[2].Warning)
 	}
 }
+
+func TestWhatIsNotAHistoryIsSaidInOurWords(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"one event", `{"id":"e1","action":"push","target":{"repository":"r"}}`, "this is one event, not a webhook history"},
+		{"one history entry", `{"id":"h-01","eventRequestMessage":{"content":{}}}`, "this is one entry of a webhook history"},
+		{"nothing", "  \n", "the input is empty"},
+		{"a string", `"hello"`, "the input is a JSON string"},
+		{"a number", `42`, "the input is a JSON number"},
+		{"some other object", `{"value":[]}`, "the input is a JSON object"},
+		{"not JSON", `nope`, "the input is not JSON"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := history.Parse([]byte(tt.in))
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "az acr webhook list-events") || strings.Contains(err.Error(), "Go value") {
+				t.Errorf("err %v, want one saying %q and what replay reads, in our words", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestAnEntryWithNoRequestIsNoDeliveryNotALostOne(t *testing.T) {
+	ds, err := history.Parse([]byte(`[{"id":"c"}, null, "x", {"id":"d","eventRequestMessage":{"content":{"id":"e","action":"push"}}}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []bool{true, true, true, false} {
+		if ds[i].NotDelivery != want {
+			t.Errorf("entry %s: NotDelivery %v, want %v", ds[i].ID, ds[i].NotDelivery, want)
+		}
+		if want && strings.Contains(ds[i].Outcome(), "no answer") {
+			t.Errorf("entry %s is reported as %q: it was never sent, so it was not unanswered", ds[i].ID, ds[i].Outcome())
+		}
+	}
+}

@@ -42,8 +42,10 @@ type Options struct {
 // Result is what happened to one delivery.
 type Result struct {
 	Delivery history.Delivery
-	// Outcome: "delivered" (skipped), "stored", "duplicate" (already
-	// present), "ignored" (a ping), "would store" (dry run) or "failed".
+	// Outcome: "delivered" (skipped), "not a delivery" (an entry with no
+	// request to replay, skipped), "stored", "duplicate" (already present),
+	// "ignored" (a ping), "would store" (dry run), "interrupted" (not done:
+	// the context ended first) or "failed".
 	Outcome string
 	Err     error
 }
@@ -51,8 +53,11 @@ type Result struct {
 // Summary counts the results.
 type Summary struct {
 	Read, Skipped, Stored, Duplicates, Ignored, WouldStore int
-	Failed                                                 []Result
-	Results                                                []Result
+	// NotDeliveries counts entries with nothing to replay; Interrupted, the
+	// deliveries not done because the context ended (Ctrl-C).
+	NotDeliveries, Interrupted int
+	Failed                     []Result
+	Results                    []Result
 }
 
 // Run replays deliveries into st.
@@ -74,6 +79,10 @@ func Run(ctx context.Context, st Store, deliveries []history.Delivery, o Options
 		sem  = make(chan struct{}, o.Concurrency)
 	)
 	for i, d := range deliveries {
+		if ctx.Err() != nil {
+			results[i] = Result{Delivery: d, Outcome: "interrupted"}
+			continue
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -101,6 +110,10 @@ func Run(ctx context.Context, st Store, deliveries []history.Delivery, o Options
 			s.Ignored++
 		case "would store":
 			s.WouldStore++
+		case "not a delivery":
+			s.NotDeliveries++
+		case "interrupted":
+			s.Interrupted++
 		default:
 			s.Failed = append(s.Failed, r)
 		}
@@ -111,6 +124,9 @@ func Run(ctx context.Context, st Store, deliveries []history.Delivery, o Options
 func one(ctx context.Context, st Store, d history.Delivery, o Options) Result {
 	r := Result{Delivery: d}
 	switch {
+	case d.NotDelivery:
+		r.Outcome = "not a delivery"
+		return r
 	case d.Delivered() && !o.All:
 		r.Outcome = "delivered"
 		return r
@@ -135,6 +151,10 @@ func one(ctx context.Context, st Store, d history.Delivery, o Options) Result {
 		if err != nil {
 			r.Outcome = "failed"
 		}
+	}
+	if r.Err != nil && ctx.Err() != nil {
+		// Cut short by the caller, not failed: the same run again does it.
+		r.Outcome, r.Err = "interrupted", nil
 	}
 	return r
 }
