@@ -18,7 +18,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // validFunctionName is what the host accepts as a function folder's name.
@@ -48,11 +50,20 @@ func Functions(root string) ([]string, error) {
 	return out, nil
 }
 
-// Build builds the handler and writes the zip to out.
+// Build builds the handler and writes the zip to out, whose folder must
+// exist. Every entry is dated ModTime(SOURCE_DATE_EPOCH): the same sources
+// make the same zip.
 func Build(ctx context.Context, root, out string) error {
 	fns, err := Functions(root)
 	if err != nil {
 		return err
+	}
+	mtime, err := ModTime(os.Getenv("SOURCE_DATE_EPOCH"))
+	if err != nil {
+		return err
+	}
+	if st, err := os.Stat(filepath.Dir(out)); err != nil || !st.IsDir() {
+		return fmt.Errorf("the folder %s does not exist", filepath.Dir(out))
 	}
 	tmp, err := os.MkdirTemp("", "acrsink-pack")
 	if err != nil {
@@ -76,16 +87,13 @@ func Build(ctx context.Context, root, out string) error {
 			mode       os.FileMode
 		}{fn + "/function.json", filepath.Join(root, fn, "function.json"), 0o644})
 	}
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return err
-	}
 	f, err := os.Create(out)
 	if err != nil {
 		return err
 	}
 	zw := zip.NewWriter(f)
 	for _, file := range files {
-		if err := add(zw, file.name, file.path, file.mode); err != nil {
+		if err := add(zw, file.name, file.path, file.mode, mtime); err != nil {
 			f.Close()
 			return err
 		}
@@ -97,12 +105,35 @@ func Build(ctx context.Context, root, out string) error {
 	return f.Close()
 }
 
-func add(zw *zip.Writer, name, path string, mode os.FileMode) error {
+// ModTime is the date of every entry: SOURCE_DATE_EPOCH (seconds since
+// 1970, the reproducible-builds convention) when set, else the earliest
+// date a zip can hold, 1980-01-01 00:00:00 UTC. A zero time would be
+// written as the invalid 1980-00-00, which standard readers reject or
+// misread.
+func ModTime(sourceDateEpoch string) (time.Time, error) {
+	earliest := time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
+	if sourceDateEpoch == "" {
+		return earliest, nil
+	}
+	secs, err := strconv.ParseInt(sourceDateEpoch, 10, 64)
+	if err != nil || secs < 0 {
+		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH is %q, want seconds since 1970", sourceDateEpoch)
+	}
+	t := time.Unix(secs, 0).UTC()
+	if t.Before(earliest) {
+		return earliest, nil // a zip cannot date an entry earlier
+	}
+	// The zip's DOS time has a 2-second resolution; the extended timestamp
+	// keeps seconds: round so both agree.
+	return t.Truncate(2 * time.Second), nil
+}
+
+func add(zw *zip.Writer, name, path string, mode os.FileMode, mtime time.Time) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	h := &zip.FileHeader{Name: name, Method: zip.Deflate}
+	h := &zip.FileHeader{Name: name, Method: zip.Deflate, Modified: mtime}
 	// SetMode records Unix permissions (creator Unix), which is what keeps
 	// the exec bit when the platform unzips.
 	h.SetMode(mode)
@@ -118,9 +149,21 @@ func add(zw *zip.Writer, name, path string, mode os.FileMode) error {
 // the root, at least one function folder whose function.json parses and
 // has bindings, and handler a static linux/amd64 ELF with its exec bit.
 func Verify(path string) error {
+	_, err := Check(path)
+	return err
+}
+
+// Report is what Check found in a zip that passed.
+type Report struct {
+	Functions []string // function folders, sorted
+	Size      int64    // bytes of the zip
+}
+
+// Check is Verify, and says what it found.
+func Check(path string) (Report, error) {
 	zr, err := zip.OpenReader(path)
 	if err != nil {
-		return err
+		return Report{}, err
 	}
 	defer zr.Close()
 	var errs []error
@@ -175,7 +218,14 @@ func Verify(path string) error {
 	} else {
 		errs = append(errs, checkBinary(f)...)
 	}
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return Report{}, err
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return Report{}, err
+	}
+	return Report{Functions: fns, Size: st.Size()}, nil
 }
 
 func readJSON(f *zip.File, v any) error {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/acrsink/acrsink/internal/pack"
 )
@@ -204,5 +205,63 @@ func TestFunctionFoldersAreDiscovered(t *testing.T) {
 				t.Errorf("Functions = %v, %v; want %s", got, err, tt.want)
 			}
 		})
+	}
+}
+
+func TestEveryEntryCarriesAValidReproducibleDate(t *testing.T) {
+	tests := []struct {
+		name, epoch string
+		want        time.Time
+	}{
+		{"without SOURCE_DATE_EPOCH, the earliest date a zip holds", "", time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{"with SOURCE_DATE_EPOCH, that time", "1700000000", time.Date(2023, 11, 14, 22, 13, 20, 0, time.UTC)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("SOURCE_DATE_EPOCH", tt.epoch)
+			path := filepath.Join(t.TempDir(), "acrsink.zip")
+			if err := pack.Build(context.Background(), "../..", path); err != nil {
+				t.Fatal(err)
+			}
+			zr, err := zip.OpenReader(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer zr.Close()
+			for _, f := range zr.File {
+				if !f.Modified.Equal(tt.want) {
+					t.Errorf("%s: Modified %v, want %v", f.Name, f.Modified, tt.want)
+				}
+			}
+			python, err := exec.LookPath("python3")
+			if err != nil {
+				t.Log("no python3: only Go's reader checked")
+				return
+			}
+			// Python reads the MS-DOS date fields, which Go's reader can
+			// hide behind the extended timestamp.
+			out, err := exec.Command(python, "-c", `import sys, zipfile
+for i in zipfile.ZipFile(sys.argv[1]).infolist(): print(i.filename, "%04d-%02d-%02d %02d:%02d:%02d" % i.date_time)`, path).CombinedOutput()
+			if err != nil {
+				t.Fatalf("python3 zipfile: %v\n%s", err, out)
+			}
+			want := tt.want.Format("2006-01-02 15:04:05")
+			for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+				if !strings.HasSuffix(line, want) {
+					t.Errorf("python3 zipfile reads %q, want the date %s", line, want)
+				}
+			}
+		})
+	}
+}
+
+func TestBuildDoesNotCreateAFolderThatIsMissing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "missing")
+	err := pack.Build(context.Background(), "../..", filepath.Join(dir, "x.zip"))
+	if err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("err %v, want one saying the folder does not exist", err)
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Errorf("Build created %s", dir)
 	}
 }
