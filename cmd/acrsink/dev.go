@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,14 +23,38 @@ func init() {
 }
 
 func runDev(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
-	flags := flag.NewFlagSet("acrsink dev", flag.ContinueOnError)
-	flags.SetOutput(stderr)
+	flags := newFlags(help{
+		name:  "dev",
+		does:  "acrsink dev runs the sink locally: it starts the cosmium emulator and the handler with a fresh key, and prints the webhook URL, the key and a curl to try.",
+		usage: "acrsink dev [flags]",
+		detail: `Ctrl-C stops both; the emulator's data is kept in -data across runs. It logs
+text to a terminal and JSON lines (the handler's format in Azure) otherwise.`,
+		example: "go run ./cmd/acrsink dev -port 7072 -cosmos-port 8082",
+	}, stderr)
 	port := flags.Int("port", 7071, "port for the handler (7071 is func start's)")
 	cosmosPort := flags.Int("cosmos-port", 8081, "port for the emulator (8081 is the Cosmos DB emulator's, which acrsink query uses by default)")
 	dataDir := flags.String("data", ".acrsink", "folder for the emulator's data, kept across runs (relative to the repository root)")
 	key := flags.String("key", "", "function key to accept (default: a fresh random one)")
-	if err := flags.Parse(args); err != nil {
-		return errUsage
+	rest, err := parseArgs(flags, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
+		return usageError(flags, "takes no arguments (got %q)", rest[0])
+	}
+	if *port == *cosmosPort {
+		return usageError(flags, "-port and -cosmos-port are both %d: the handler and the emulator need a port each", *port)
+	}
+	// Both ports before anything starts: a taken one is one line naming
+	// it, not cosmium's panic, and never someone else's emulator taken
+	// for ours.
+	for _, p := range []struct {
+		port       int
+		what, flag string
+	}{{*port, "the handler's", "-port"}, {*cosmosPort, "the emulator's", "-cosmos-port"}} {
+		if err := emulator.PortFree(p.port); err != nil {
+			return fmt.Errorf("%s %v: stop it, or choose another port with %s", p.what, err, p.flag)
+		}
 	}
 	root, err := emulator.Root()
 	if err != nil {
@@ -88,7 +111,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, _ io
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", cfg.Port))
 	if err != nil {
-		return fmt.Errorf("handler port: %w (another acrsink dev or func start running? try -port)", err)
+		return fmt.Errorf("the handler's port was taken while the emulator started: %w; choose another with -port", err)
 	}
 	url := "http://" + ln.Addr().String() + "/images/push"
 	sample, _ := filepath.Rel(mustWd(), filepath.Join(root, "internal", "acr", "acrtest", "testdata", "push.json"))
@@ -114,7 +137,13 @@ See what was stored (in another terminal):
 
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	// A person at a terminal reads text; anything else (a file, a log
+	// shipper) gets the JSON lines the handler writes under the host.
+	var handler slog.Handler = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
+	if isTerminal(stderr) {
+		handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
+	}
+	log := slog.New(handler)
 	err = server.Serve(ctx, log, ln, cfg.RequestTimeout, server.New(server.Options{
 		Logger: log, Store: st, Keys: cfg.Keys, Timeout: cfg.RequestTimeout,
 	}))

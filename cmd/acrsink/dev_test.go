@@ -127,3 +127,96 @@ func TestAnUnknownCommandIsAUsageError(t *testing.T) {
 		t.Errorf("err %v, stderr %q", err, stderr.String())
 	}
 }
+
+// startDev runs acrsink dev with args until it prints its banner.
+func startDev(t *testing.T, args ...string) (stdout, stderr *syncbuf.Buffer, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr = &syncbuf.Buffer{}, &syncbuf.Buffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"acrsink", "dev"}, args...), func(string) string { return "" }, nil, stdout, stderr)
+	}()
+	deadline := time.Now().Add(2 * time.Minute)
+	for !strings.Contains(stdout.String(), "Function key") {
+		select {
+		case err := <-done:
+			cancel()
+			t.Fatalf("dev ended early: %v\n%s", err, stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("dev printed nothing:\n%s", stderr.String())
+		}
+	}
+	var once bool
+	return stdout, stderr, func() {
+		if once {
+			return
+		}
+		once = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("dev stopped with %v", err)
+		}
+	}
+}
+
+func TestASecondDevNamesThePortThatIsTakenAndStartsNothing(t *testing.T) {
+	port, cosmosPort := freePort(t), freePort(t)
+	_, _, stop := startDev(t, "-port", port, "-cosmos-port", cosmosPort, "-data", t.TempDir())
+	defer stop()
+	tests := []struct {
+		name       string
+		args       []string
+		want, flag string
+	}{
+		{"the same ports", []string{"-port", port, "-cosmos-port", cosmosPort}, "the handler's port " + port + " is taken by ", "-port"},
+		{"another handler port, as the old hint said", []string{"-port", freePort(t), "-cosmos-port", cosmosPort}, "the emulator's port " + cosmosPort + " is taken by cosmium", "-cosmos-port"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := run(context.Background(), append([]string{"acrsink", "dev", "-data", t.TempDir()}, tt.args...), func(string) string { return "" }, nil, &out, &errOut)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), tt.flag) {
+				t.Errorf("err %v, want one naming %q and %s", err, tt.want, tt.flag)
+			}
+			if out.Len() != 0 || strings.Contains(errOut.String(), "panic") {
+				t.Errorf("the second dev started something or claimed the first one's emulator:\n%s%s", out.String(), errOut.String())
+			}
+		})
+	}
+}
+
+func TestDevLogsJSONWhenNoPersonReadsItAndKeepsItsDataAsAPlainFile(t *testing.T) {
+	data := t.TempDir()
+	out, errOut, stop := startDev(t, "-port", freePort(t), "-cosmos-port", freePort(t), "-data", data)
+	url, key := field(out.String(), "Webhook URL"), field(out.String(), "Function key")
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(acrtest.Event("push")))
+	req.Header.Set("x-functions-key", key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	stop()
+	var logged map[string]any
+	for _, line := range strings.Split(errOut.String(), "\n") {
+		if strings.Contains(line, `"msg":"request"`) {
+			if err := json.Unmarshal([]byte(line), &logged); err != nil {
+				t.Errorf("a log line that is not JSON: %q", line)
+			}
+		}
+	}
+	if logged["eventId"] == nil {
+		t.Errorf("no JSON request line in dev's log (not a terminal):\n%s", errOut.String())
+	}
+	st, err := os.Stat(filepath.Join(data, "cosmium.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode := st.Mode().Perm(); mode&0o111 != 0 || mode&0o644 != 0o644 {
+		t.Errorf("cosmium.json has mode %v, want a data file's 0644", mode)
+	}
+}

@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/acrsink/acrsink/internal/emulator"
 	"github.com/acrsink/acrsink/internal/pack"
@@ -17,11 +17,22 @@ func init() {
 }
 
 func runPackage(ctx context.Context, args []string, _ func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
-	flags := flag.NewFlagSet("acrsink package", flag.ContinueOnError)
-	flags.SetOutput(stderr)
+	flags := newFlags(help{
+		name:  "package",
+		does:  "acrsink package builds the zip that Flex Consumption deploys (host.json, the function folders, the handler for linux/amd64) and checks it as the platform will read it.",
+		usage: "acrsink package [-o FILE]",
+		detail: `Entries are dated SOURCE_DATE_EPOCH when it is set, else 1980-01-01: the same
+sources make the same zip. A folder inside the repository (dist/) is created;
+one elsewhere must exist.`,
+		example: "go run ./cmd/acrsink package -o dist/acrsink.zip",
+	}, stderr)
 	out := flags.String("o", "dist/acrsink.zip", "where to write the zip (relative to the repository root)")
-	if err := flags.Parse(args); err != nil {
-		return errUsage
+	rest, err := parseArgs(flags, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
+		return usageError(flags, "takes no arguments (got %q); name the zip with -o", rest[0])
 	}
 	root, err := emulator.Root()
 	if err != nil {
@@ -31,14 +42,30 @@ func runPackage(ctx context.Context, args []string, _ func(string) string, _ io.
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(root, path)
 	}
+	// The repository's own output folder may be missing in a fresh clone
+	// (azd's prepackage asks for dist/); a missing folder elsewhere is a
+	// typo, not a wish to create it. Said before the slow build.
+	dir := filepath.Dir(path)
+	if rel, err := filepath.Rel(root, dir); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	} else if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return fmt.Errorf("the folder %s does not exist (package creates folders only inside the repository)", dir)
+	}
 	if err := pack.Build(ctx, root, path); err != nil {
 		return err
 	}
 	// Check what was built as the platform will need it.
-	if err := pack.Verify(path); err != nil {
+	rep, err := pack.Check(path)
+	if err != nil {
 		os.Remove(path)
 		return fmt.Errorf("the package failed its own check: %w", err)
 	}
-	fmt.Fprintln(stdout, path)
+	fmt.Fprintf(stdout, `%s (%.1f MiB), checked as Flex Consumption reads it:
+  host.json at the root starts "handler"
+  handler: a static linux/amd64 executable, exec bit set
+  function folders: %s (each function.json has its bindings)
+`, path, float64(rep.Size)/(1<<20), strings.Join(rep.Functions, ", "))
 	return nil
 }

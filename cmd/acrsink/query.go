@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -38,39 +37,62 @@ func (p params) Set(s string) error {
 }
 
 func runQuery(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
-	flags := flag.NewFlagSet("acrsink query", flag.ContinueOnError)
-	flags.SetOutput(stderr)
+	flags := newFlags(help{
+		name:  "query",
+		does:  "acrsink query runs one Cosmos DB SQL query against the container the handler writes to and prints the documents it returns.",
+		usage: `acrsink query [flags] 'SELECT ...' [flags]`,
+		detail: `It asks COSMOS_CONNECTION_STRING or COSMOS_ENDPOINT (default: the local
+emulator that acrsink dev starts) in COSMOS_DATABASE/COSMOS_CONTAINER. Use
+double quotes or -param for strings. Every @name in the query needs a -param,
+and every -param a use. Against Azure, queries go through the gateway, which
+cannot run ORDER BY, TOP, GROUP BY or DISTINCT across partitions; use Data
+Explorer for those.`,
+		example: `acrsink query -param @repo=hello-world 'SELECT c.tag, c.timestamp FROM c WHERE c.repository = @repo'`,
+	}, stderr)
 	ps := params{}
 	flags.Var(ps, "param", "query parameter `@name=value` (repeatable)")
 	lines := flags.Bool("jsonl", false, "print one compact JSON document per line instead of an indented array")
-	flags.Usage = func() {
-		fmt.Fprintln(stderr, `usage: acrsink query [flags] 'SELECT * FROM c WHERE c.repository = "hello-world"'
-
-Runs the query against COSMOS_CONNECTION_STRING or COSMOS_ENDPOINT (default:
-the local emulator that acrsink dev starts) in COSMOS_DATABASE/COSMOS_CONTAINER.
-Use double quotes or -param for strings. Against Azure, queries go through the
-gateway, which cannot run ORDER BY, TOP, GROUP BY or DISTINCT across
-partitions; use Data Explorer for those.
-
-Flags:`)
-		flags.PrintDefaults()
-	}
-	if err := flags.Parse(args); err != nil {
-		return errUsage
-	}
-	if flags.NArg() != 1 {
-		flags.Usage()
-		return errUsage
-	}
-	st, cfg, err := openStore(getenv)
+	rest, err := parseArgs(flags, args)
 	if err != nil {
 		return err
 	}
-	n := 0
-	if !*lines {
-		fmt.Fprint(stdout, "[")
+	if len(rest) != 1 {
+		return usageError(flags, "want one query, got %d arguments (quote the whole query)", len(rest))
 	}
-	err = st.Query(ctx, flags.Arg(0), ps, func(doc json.RawMessage) error {
+	sql := rest[0]
+	shape, err := readSQL(sql)
+	if err == nil {
+		err = checkParams(shape.params, ps)
+	}
+	if err != nil {
+		return fmt.Errorf("query not sent: %w", err)
+	}
+
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	var opts store.Options
+	var detector *fallbackDetector
+	if localEmulator(cfg) {
+		if len(shape.singleQuoted) > 0 {
+			return fmt.Errorf("query not sent: the local emulator (cosmium v0.1.20) matches nothing with a single-quoted string (%s); use double quotes or -param", strings.Join(shape.singleQuoted, ", "))
+		}
+		if fns := unknownToCosmium(shape.funcs); len(fns) > 0 {
+			fmt.Fprintf(stderr, "warning: the local emulator (cosmium v0.1.20) has no %s: it runs the query only up to there and drops the rest, so these results can differ from Azure's\n", strings.Join(fns, ", "))
+		}
+		detector = &fallbackDetector{next: &http.Client{}}
+		opts.Transport = detector
+	}
+	st, err := store.Open(cfg, opts)
+	if err != nil {
+		return err
+	}
+
+	// Nothing reaches stdout before the first document: a query that fails
+	// at once prints no "[]" that could pass for an empty answer.
+	n := 0
+	err = st.Query(ctx, sql, ps, func(doc json.RawMessage) error {
 		var out []byte
 		var err error
 		if *lines {
@@ -78,9 +100,9 @@ Flags:`)
 			out = append(out, '\n')
 		} else {
 			out, err = json.MarshalIndent(doc, "  ", "  ")
-			prefix := "\n  "
-			if n > 0 {
-				prefix = ",\n  "
+			prefix := ",\n  "
+			if n == 0 {
+				prefix = "[\n  "
 			}
 			out = append([]byte(prefix), out...)
 		}
@@ -91,19 +113,26 @@ Flags:`)
 		_, err = stdout.Write(out)
 		return err
 	})
-	if !*lines {
+	if !*lines && (n > 0 || err == nil) {
 		if n > 0 {
-			fmt.Fprint(stdout, "\n")
+			fmt.Fprintln(stdout, "\n]")
+		} else {
+			fmt.Fprintln(stdout, "[]")
 		}
-		fmt.Fprintln(stdout, "]")
 	}
-	if err != nil && store.StatusCode(err) == http.StatusBadRequest && !cfg.UsesEmulatorDefault() && needsQueryEngine(flags.Arg(0)) {
+	switch {
+	case err == nil:
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintf(stderr, "interrupted after %d result(s)\n", n)
+		return errInterrupted
+	case detector != nil && detector.fellBack.Load():
+		return errors.New("the local emulator (cosmium) could not parse this query: it answered with every document instead of an error, so nothing is printed; the acrsink dev terminal shows where its parser stopped")
+	case store.StatusCode(err) == http.StatusBadRequest && !localEmulator(cfg) && needsQueryEngine(sql):
 		return fmt.Errorf("%w\n(the Cosmos gateway cannot run ORDER BY, TOP, GROUP BY, DISTINCT or aggregates across partitions; run such queries in Data Explorer)", err)
-	}
-	if err != nil && cfg.UsesEmulatorDefault() {
-		return fmt.Errorf("%w\n(no COSMOS_CONNECTION_STRING or COSMOS_ENDPOINT is set, so this asked the local emulator: is acrsink dev running?)", err)
-	}
-	if err != nil {
+	default:
+		if p := storeProblem(err, cfg); p != nil {
+			return p
+		}
 		return err
 	}
 	fmt.Fprintf(stderr, "%d result(s) from %s/%s\n", n, cfg.CosmosDatabase, cfg.CosmosContainer)

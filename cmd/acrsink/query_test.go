@@ -1,6 +1,19 @@
 package main
 
-import "testing"
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/acrsink/acrsink/internal/acr"
+	"github.com/acrsink/acrsink/internal/acr/acrtest"
+	"github.com/acrsink/acrsink/internal/cookbook"
+	"github.com/acrsink/acrsink/internal/document"
+	"github.com/acrsink/acrsink/internal/emulator/emulatortest"
+	"github.com/acrsink/acrsink/internal/ingest"
+)
 
 func TestWhichQueriesTheGatewayCannotRunAcrossPartitions(t *testing.T) {
 	tests := []struct {
@@ -18,5 +31,121 @@ func TestWhichQueriesTheGatewayCannotRunAcrossPartitions(t *testing.T) {
 		if got := needsQueryEngine(tt.sql); got != tt.want {
 			t.Errorf("needsQueryEngine(%q) = %v, want %v", tt.sql, got, tt.want)
 		}
+	}
+}
+
+// seeded is a container holding every sample event, and the settings that
+// reach it through the local emulator.
+func seeded(t *testing.T) func(string) string {
+	t.Helper()
+	st, cfg := emulatortest.Container(t)
+	for _, name := range acrtest.Names() {
+		ev, err := acr.Parse(acrtest.Event(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ingest.Event(context.Background(), st, ev, document.SourceWebhook, ev.Raw, ev.Time()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return envFor(cfg.CosmosDatabase, cfg.CosmosContainer)
+}
+
+func TestQueryPrintsNothingForAQueryTheServerWouldNotRunAsWritten(t *testing.T) {
+	env := seeded(t)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"a word is no query", []string{`hello`}, "starts with SELECT"},
+		{"a misspelt SELECT is no query", []string{`SELEC * FROM c`}, "starts with SELECT"},
+		{"an open parenthesis is no query", []string{`SELECT * FROM c WHERE (`}, "never closed"},
+		{"a DELETE is no query", []string{`DELETE FROM c`}, "starts with SELECT"},
+		{"an unterminated string is no query", []string{`SELECT c.id FROM c WHERE c.tag = "v1`}, "never closed"},
+		{"an unbound parameter is our mistake", []string{`SELECT c.id FROM c WHERE c.repository = @repo`}, "@repo has no value"},
+		{"a parameter the query never uses is our mistake", []string{"-param", "@rpeo=hello-world", `SELECT c.id FROM c WHERE c.repository = @repo`}, "-param @rpeo is not used"},
+		{"single quotes match nothing in cosmium", []string{`SELECT c.id FROM c WHERE c.repository = 'hello-world'`}, "single-quoted"},
+		{"what cosmium cannot parse at all is not every document", []string{`SELECT`}, "could not parse this query"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := run(context.Background(), append([]string{"acrsink", "query"}, tt.args...), env, nil, &out, &errOut)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err %v, want one saying %q", err, tt.want)
+			}
+			if out.Len() != 0 {
+				t.Errorf("printed results for a query that was not run as written:\n%s", out.String())
+			}
+		})
+	}
+}
+
+func TestEveryCookbookRecipeRunsAndOnlyTheDateRecipeWarnsAboutTheEmulator(t *testing.T) {
+	env := seeded(t)
+	for _, q := range cookbook.Queries {
+		t.Run(q.Title, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			if err := run(context.Background(), []string{"acrsink", "query", q.SQL}, env, nil, &out, &errOut); err != nil {
+				t.Fatalf("%v\n%s", err, errOut.String())
+			}
+			warned := strings.Contains(errOut.String(), "warning:")
+			wantWarning := strings.Contains(q.SQL, "DateTimeAdd")
+			if warned != wantWarning {
+				t.Errorf("warned %v, want %v:\n%s", warned, wantWarning, errOut.String())
+			}
+			if wantWarning && (!strings.Contains(errOut.String(), "DateTimeAdd, GetCurrentDateTime") || strings.Count(errOut.String(), "\n") != 2) {
+				t.Errorf("want one warning line naming both date functions:\n%s", errOut.String())
+			}
+		})
+	}
+}
+
+func TestQueryTextThatLooksOddButIsValidCosmosSQLIsSent(t *testing.T) {
+	tests := []struct {
+		name, sql string
+		params    []string
+		funcs     []string
+	}{
+		{"an @ inside a string is no parameter", `SELECT c.id FROM c WHERE c.actor = "ops@contoso.com"`, nil, nil},
+		{"an escaped quote does not end a string", `SELECT c.id FROM c WHERE c.tag = "a\"(b"`, nil, nil},
+		{"keywords before a parenthesis are not functions", `SELECT c.id FROM c WHERE c.action IN ("push", "delete") AND (c.size > 1)`, nil, nil},
+		{"a parameter used twice is one parameter", `SELECT c.id FROM c WHERE c.tag = @t OR c.digest = @t`, []string{"@t"}, nil},
+		{"a lower-case select is a select", `select value count(1) from c`, nil, []string{"count"}},
+		{"a user-defined function is not a built-in", `SELECT udf.f(c.tag) FROM c`, nil, nil},
+		{"a comment before the query is fine", "-- latest\nSELECT c.id FROM c", nil, nil},
+		{"nested brackets pair", `SELECT {"t": [c.tag, (1)]} FROM c WHERE ARRAY_LENGTH([1]) = 1`, nil, []string{"ARRAY_LENGTH"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			shape, err := readSQL(tt.sql)
+			if err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if strings.Join(shape.params, ",") != strings.Join(tt.params, ",") || strings.Join(shape.funcs, ",") != strings.Join(tt.funcs, ",") {
+				t.Errorf("params %v funcs %v, want %v %v", shape.params, shape.funcs, tt.params, tt.funcs)
+			}
+		})
+	}
+}
+
+func TestFlagsMayFollowTheQuery(t *testing.T) {
+	env := seeded(t)
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"acrsink", "query", `SELECT c.image FROM c WHERE c.repository = @r AND c.action = "push"`, "-jsonl", "-param", "@r=hello-world"}, env, nil, &out, &bytes.Buffer{})
+	if err != nil || strings.TrimSpace(out.String()) != `{"image":"myregistry.azurecr.io/hello-world:v1"}` {
+		t.Errorf("err %v, printed %q; want one compact line", err, out.String())
+	}
+}
+
+func TestAQueryCutShortByCtrlCSaysSo(t *testing.T) {
+	env := seeded(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var errOut bytes.Buffer
+	err := run(ctx, []string{"acrsink", "query", `SELECT * FROM c`}, env, nil, &bytes.Buffer{}, &errOut)
+	if !errors.Is(err, errInterrupted) || !strings.Contains(errOut.String(), "interrupted") {
+		t.Errorf("err %v, stderr %q; want an interruption, said", err, errOut.String())
 	}
 }

@@ -3,43 +3,51 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/acrsink/acrsink/internal/history"
 	"github.com/acrsink/acrsink/internal/replay"
+	"github.com/acrsink/acrsink/internal/store"
 )
 
 func init() {
 	commands["replay"] = command{summary: "store the events a webhook's history shows were not delivered (az acr webhook list-events -o json)", run: runReplay}
 }
 
+const replayExample = "az acr webhook list-events -r REGISTRY -n WEBHOOK -o json | acrsink replay"
+
+// replayWords are the words replay prints for replay's outcomes: one word
+// per thing, the same in each event's line and in the summary.
+var replayWords = map[string]string{
+	"duplicate":      "already present",
+	"not a delivery": "skipped: not a delivery",
+}
+
 func runReplay(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	flags := flag.NewFlagSet("acrsink replay", flag.ContinueOnError)
-	flags.SetOutput(stderr)
+	flags := newFlags(help{
+		name:  "replay",
+		does:  "acrsink replay stores the events whose webhook delivery did not get a 2xx answer, reading the webhook's history.",
+		usage: "az acr webhook list-events -r REGISTRY -n WEBHOOK -o json | acrsink replay [flags]",
+		detail: `It goes through the same mapping and create-only store as the handler: an
+event already stored is left as it was ("already present"), so replaying
+twice changes nothing. Reads the same Cosmos settings as the handler
+(COSMOS_ENDPOINT or COSMOS_CONNECTION_STRING, COSMOS_DATABASE,
+COSMOS_CONTAINER).`,
+		example: replayExample + " --dry-run",
+	}, stderr)
 	file := flags.String("file", "", "read the history from this file instead of standard input")
 	all := flags.Bool("all", false, "replay every event, not only those whose delivery got no 2xx")
-	dryRun := flags.Bool("dry-run", false, "report what would be replayed; store nothing")
+	dryRun := flags.Bool("dry-run", false, "look each event up in the store and report what a replay would do; store nothing")
 	concurrency := flags.Int("concurrency", 8, "writes in flight")
-	flags.Usage = func() {
-		fmt.Fprintln(stderr, `usage: az acr webhook list-events -r REGISTRY -n WEBHOOK -o json | acrsink replay [flags]
-
-Stores the events whose delivery did not get a 2xx answer, through the same
-mapping and create-only store as the handler: an event already stored is left
-as it was, so replaying twice changes nothing. Reads the same Cosmos settings
-as the handler (COSMOS_ENDPOINT or COSMOS_CONNECTION_STRING, COSMOS_DATABASE,
-COSMOS_CONTAINER).
-
-Flags:`)
-		flags.PrintDefaults()
+	rest, err := parseArgs(flags, args)
+	if err != nil {
+		return err
 	}
-	if err := flags.Parse(args); err != nil || flags.NArg() != 0 {
-		if err == nil {
-			flags.Usage()
-		}
-		return errUsage
+	if len(rest) != 0 {
+		return usageError(flags, "takes no arguments (got %q): pipe the history in, or name its file with --file", rest[0])
 	}
 	in := stdin
 	if *file != "" {
@@ -49,21 +57,50 @@ Flags:`)
 		}
 		defer f.Close()
 		in = f
+	} else if isTerminal(stdin) {
+		// Nobody types a history: waiting for one would look like a hang.
+		fmt.Fprintf(stderr, "acrsink replay: nothing is piped in; replay reads %s, on standard input or from --file:\n  %s\n", history.Expected, replayExample)
+		return errUsage
 	}
-	data, err := io.ReadAll(in)
+	data, err := readAll(ctx, in)
 	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintln(stderr, "interrupted while reading the history; nothing was replayed")
+			return errInterrupted
+		}
 		return err
 	}
 	deliveries, err := history.Parse(data)
 	if err != nil {
 		return err
 	}
-	st, _, err := openStore(getenv)
+	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return err
 	}
+	st, err := store.Open(cfg, store.Options{})
+	if err != nil {
+		return err
+	}
+	// One read before the loop: a store that cannot answer is one line
+	// saying what to fix, not the same error once per event.
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	_, err = st.Exists(cctx, "acrsink-replay-store-check")
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintln(stderr, "interrupted before anything was replayed")
+			return errInterrupted
+		}
+		if p := storeProblem(err, cfg); p != nil {
+			return fmt.Errorf("nothing was replayed: %w", p)
+		}
+		return fmt.Errorf("nothing was replayed: the store did not answer a test read: %w", err)
+	}
+
 	opts := replay.Options{All: *all, DryRun: *dryRun, Concurrency: *concurrency}
-	if isTerminal(stderr) {
+	progress := isTerminal(stderr)
+	if progress {
 		opts.Progress = func(done, total int) {
 			fmt.Fprintf(stderr, "\rreplaying %d/%d", done, total)
 			if done == total {
@@ -72,15 +109,30 @@ Flags:`)
 		}
 	}
 	s := replay.Run(ctx, st, deliveries, opts)
+	if progress && s.Interrupted > 0 {
+		fmt.Fprintln(stderr)
+	}
+	badPayloads := 0
 	for _, r := range s.Results {
-		if r.Outcome == "delivered" {
+		if r.Outcome == "delivered" || r.Outcome == "interrupted" {
 			continue
+		}
+		if r.Outcome == "failed" && r.Delivery.Err != nil {
+			badPayloads++
 		}
 		if r.Delivery.Warning != "" {
 			fmt.Fprintf(stderr, "warning: delivery %s: %s\n", r.Delivery.ID, r.Delivery.Warning)
 		}
+		word := r.Outcome
+		if w, ok := replayWords[word]; ok {
+			word = w
+		}
+		if r.Delivery.NotDelivery {
+			fmt.Fprintf(stdout, "%s (history entry %s: %s)\n", word, r.Delivery.ID, r.Delivery.Outcome())
+			continue
+		}
 		ev := r.Delivery.Event
-		line := fmt.Sprintf("%-12s %s %s", r.Outcome, ev.ID, ev.Action)
+		line := fmt.Sprintf("%-15s %s %s", word, ev.ID, ev.Action)
 		if ref := reference(ev.Target.Repository, ev.Target.Tag, ev.Target.Digest); ref != "" {
 			line += " " + ref
 		}
@@ -90,15 +142,52 @@ Flags:`)
 		}
 		fmt.Fprintln(stdout, line)
 	}
-	fmt.Fprintf(stdout, "\nread %d, skipped (delivered) %d, stored %d, already present %d, ignored (ping) %d", s.Read, s.Skipped, s.Stored, s.Duplicates, s.Ignored)
+	fmt.Fprintf(stdout, "\nread %d, skipped (delivered) %d", s.Read, s.Skipped)
+	if s.NotDeliveries > 0 {
+		fmt.Fprintf(stdout, ", skipped (not a delivery) %d", s.NotDeliveries)
+	}
+	fmt.Fprintf(stdout, ", stored %d, already present %d, ignored (ping) %d", s.Stored, s.Duplicates, s.Ignored)
 	if *dryRun {
 		fmt.Fprintf(stdout, ", would store %d", s.WouldStore)
 	}
-	fmt.Fprintf(stdout, ", failed %d\n", len(s.Failed))
-	if len(s.Failed) > 0 {
+	fmt.Fprintf(stdout, ", failed %d", len(s.Failed))
+	if s.Interrupted > 0 {
+		fmt.Fprintf(stdout, ", not done (interrupted) %d", s.Interrupted)
+	}
+	fmt.Fprintln(stdout)
+	if *dryRun {
+		fmt.Fprintf(stdout, "dry run: looked each event up in %s/%s, as a replay does before writing; stored nothing\n", cfg.CosmosDatabase, cfg.CosmosContainer)
+	}
+	switch {
+	case s.Interrupted > 0:
+		fmt.Fprintf(stderr, "interrupted: %d of %d deliveries not done; run the same command again to finish (a replay is safe to repeat)\n", s.Interrupted, s.Read)
+		return errInterrupted
+	case len(s.Failed) > badPayloads:
 		return errors.New("some events were not stored; see above, then run the replay again")
+	case badPayloads > 0:
+		return fmt.Errorf("%d entries of the history hold no valid ACR event and cannot be replayed; see above", badPayloads)
 	}
 	return nil
+}
+
+// readAll reads r to the end, unless ctx ends first: a read from a
+// terminal or a stalled pipe must not keep Ctrl-C from stopping replay.
+func readAll(ctx context.Context, r io.Reader) ([]byte, error) {
+	type result struct {
+		data []byte
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		data, err := io.ReadAll(r)
+		done <- result{data, err}
+	}()
+	select {
+	case res := <-done:
+		return res.data, res.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 func reference(repo, tag, digest string) string {
@@ -113,13 +202,13 @@ func reference(repo, tag, digest string) string {
 	return repo
 }
 
-// isTerminal reports whether w is a terminal, where progress belongs; a
-// pipe or a file gets the summary only.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+// isTerminal reports whether f (a reader or writer) is a terminal: where
+// progress belongs, and where no history is being piped in.
+func isTerminal(f any) bool {
+	file, ok := f.(*os.File)
 	if !ok {
 		return false
 	}
-	st, err := f.Stat()
+	st, err := file.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/acrsink/acrsink/internal/acr"
 	"github.com/acrsink/acrsink/internal/acr/acrtest"
+	"github.com/acrsink/acrsink/internal/config"
 	"github.com/acrsink/acrsink/internal/document"
+	"github.com/acrsink/acrsink/internal/emulator"
 	"github.com/acrsink/acrsink/internal/emulator/emulatortest"
 	"github.com/acrsink/acrsink/internal/ingest"
 )
@@ -204,4 +208,192 @@ func equal(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// lines maps each event id that replay printed a line for to its word.
+func lines(out string) map[string]string {
+	got := map[string]string{}
+	for _, line := range strings.Split(out, "\n") {
+		for _, word := range []string{"would store", "stored", "already present", "failed"} {
+			if rest, ok := strings.CutPrefix(line, word+" "); ok {
+				got[strings.Fields(rest)[0]] = word
+			}
+		}
+	}
+	return got
+}
+
+func TestADryRunOverAPartlyStoredHistoryReportsWhatTheRealRunThenDoes(t *testing.T) {
+	st, cfg := emulatortest.Container(t)
+	env := envFor(cfg.CosmosDatabase, cfg.CosmosContainer)
+	const file = "../../internal/history/testdata/list-events.json"
+	// Two of the five undelivered events reached the store another way.
+	data, _ := os.ReadFile(file)
+	var entries []struct {
+		EventRequestMessage struct{ Content json.RawMessage }
+	}
+	_ = json.Unmarshal(data, &entries)
+	for _, i := range []int{1, 6} {
+		ev, err := acr.Parse(entries[i].EventRequestMessage.Content)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ingest.Event(context.Background(), st, ev, document.SourceEventGrid, ev.Raw, ev.Time()); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var dry, real bytes.Buffer
+	if err := run(context.Background(), []string{"acrsink", "replay", "--dry-run", "--file", file}, env, nil, &dry, &dry); err != nil {
+		t.Fatalf("dry run: %v\n%s", err, dry.String())
+	}
+	if err := run(context.Background(), []string{"acrsink", "replay", "--file", file}, env, nil, &real, &real); err != nil {
+		t.Fatalf("replay: %v\n%s", err, real.String())
+	}
+	want := lines(real.String())
+	for id, word := range want {
+		if word == "stored" {
+			want[id] = "would store"
+		}
+	}
+	if got := lines(dry.String()); !equal(got, want) || len(got) != 5 {
+		t.Errorf("dry run said %v; the real run then did %v", got, lines(real.String()))
+	}
+	for _, s := range []string{"already present 2", "would store 3", "dry run: looked each event up in " + cfg.CosmosDatabase + "/" + cfg.CosmosContainer} {
+		if !strings.Contains(dry.String(), s) {
+			t.Errorf("dry run lacks %q:\n%s", s, dry.String())
+		}
+	}
+}
+
+func TestReplayUsesOneWordForAnEventAlreadyStored(t *testing.T) {
+	_, cfg := emulatortest.Container(t)
+	env := envFor(cfg.CosmosDatabase, cfg.CosmosContainer)
+	const file = "../../internal/history/testdata/list-events.json"
+	var out bytes.Buffer
+	for range 2 {
+		out.Reset()
+		if err := run(context.Background(), []string{"acrsink", "replay", "--file", file}, env, nil, &out, &out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if strings.Contains(out.String(), "duplicate") || strings.Count(out.String(), "already present") != 6 {
+		t.Errorf("want \"already present\" on each of 5 lines and in the summary, never \"duplicate\":\n%s", out.String())
+	}
+}
+
+func TestReplayWithNothingPipedInSaysWhatItExpects(t *testing.T) {
+	// /dev/null is a character device, as a terminal is: what replay
+	// checks for to tell that nobody is piping a history in.
+	devNull, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Skip(err)
+	}
+	defer devNull.Close()
+	var errOut bytes.Buffer
+	err = run(context.Background(), []string{"acrsink", "replay"}, func(string) string { return "" }, devNull, &bytes.Buffer{}, &errOut)
+	if err == nil || !strings.Contains(errOut.String(), "nothing is piped in") || !strings.Contains(errOut.String(), "az acr webhook list-events -r REGISTRY -n WEBHOOK -o json | acrsink replay") {
+		t.Errorf("err %v, stderr %q; want what replay expects and the example", err, errOut.String())
+	}
+}
+
+func TestCtrlCStopsAReplayThatWaitsForItsInput(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	defer r.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var errOut bytes.Buffer
+	go func() {
+		done <- run(ctx, []string{"acrsink", "replay"}, func(string) string { return "" }, r, &bytes.Buffer{}, &errOut)
+	}()
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, errInterrupted) || !strings.Contains(errOut.String(), "nothing was replayed") {
+			t.Errorf("err %v, stderr %q; want an interruption that says nothing was replayed", err, errOut.String())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("replay still waits for its input after Ctrl-C")
+	}
+}
+
+func TestAnUnreachableStoreStopsReplayBeforeTheFirstEventWithOneLine(t *testing.T) {
+	port := freePort(t) // nothing listens there
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"the emulator named by a connection string", map[string]string{"COSMOS_CONNECTION_STRING": "AccountEndpoint=http://127.0.0.1:" + port + "/;AccountKey=" + emulator.Key + ";"}, "is acrsink dev running"},
+	}
+	data, _ := os.ReadFile("../../internal/history/testdata/list-events.json")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := run(context.Background(), []string{"acrsink", "replay"}, func(k string) string { return tt.env[k] }, bytes.NewReader(data), &out, &errOut)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("err %v, want one line saying %q", err, tt.want)
+			}
+			if out.Len() != 0 || strings.Contains(errOut.String(), "connection refused") {
+				t.Errorf("replay went on per event:\n%s%s", out.String(), errOut.String())
+			}
+		})
+	}
+}
+
+func TestWhatToFixIsSaidInOneLineForEachWayTheStoreFails(t *testing.T) {
+	emulatorDefault, _ := config.Load(func(string) string { return "" })
+	azure, _ := config.Load(func(k string) string {
+		if k == "COSMOS_ENDPOINT" {
+			return "https://acct.documents.azure.com:443/"
+		}
+		return ""
+	})
+	tests := []struct {
+		name string
+		cfg  config.Config
+		err  error
+		want string
+	}{
+		{"no settings and no emulator", emulatorDefault, errors.New("dial tcp 127.0.0.1:8081: connect: connection refused"), "is acrsink dev running?"},
+		{"no sign-in", azure, errors.New("DefaultAzureCredential: failed to acquire a token.\nAttempted credentials:\n\tEnvironmentCredential: missing\n\tAzureCLICredential: az not found"), "az login"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := storeProblem(tt.err, tt.cfg)
+			if got == nil || !strings.Contains(got.Error(), tt.want) || strings.Contains(got.Error(), "\n") {
+				t.Errorf("storeProblem = %v, want one line saying %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestAHistoryEntryThatIsNoDeliveryIsSkippedAndTheRunSucceeds(t *testing.T) {
+	_, cfg := emulatortest.Container(t)
+	history := `[{"id":"x"},{"id":"y","eventRequestMessage":{"content":` + string(acrtest.Event("push")) + `},"eventResponseMessage":null}]`
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"acrsink", "replay"}, envFor(cfg.CosmosDatabase, cfg.CosmosContainer), strings.NewReader(history), &out, &out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	for _, want := range []string{"skipped: not a delivery (history entry x: no eventRequestMessage", "skipped (not a delivery) 1, stored 1", "failed 0"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "entry x: no answer") || strings.Contains(out.String(), "run the replay again") {
+		t.Errorf("an entry that was never sent is reported as lost:\n%s", out.String())
+	}
+}
+
+func TestOneEventInsteadOfAHistoryIsSaidInOurWords(t *testing.T) {
+	err := run(context.Background(), []string{"acrsink", "replay"}, func(string) string { return "" }, bytes.NewReader(acrtest.Event("push")), &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "this is one event, not a webhook history") || strings.Contains(err.Error(), "history.wire") {
+		t.Errorf("err %v", err)
+	}
 }

@@ -110,9 +110,18 @@ func Start(ctx context.Context, bin string, opts Options) (*Server, error) {
 		}
 		port = p
 	}
+	// A port already taken would have cosmium panic at start, and the
+	// readiness check below would meet the other listener and take it for
+	// this cosmium.
+	if err := PortFree(port); err != nil {
+		return nil, err
+	}
 	args := []string{"-Port", strconv.Itoa(port), "-DisableTls", "-Host", "127.0.0.1", "-LogLevel", "error"}
 	if opts.Persist != "" {
 		if err := os.MkdirAll(filepath.Dir(opts.Persist), 0o755); err != nil {
+			return nil, err
+		}
+		if err := dataFile(opts.Persist); err != nil {
 			return nil, err
 		}
 		args = append(args, "-Persist", opts.Persist)
@@ -149,6 +158,14 @@ func (s *Server) wait(ctx context.Context) error {
 			// the signal handler that saves -Persist on exit: a stop in that
 			// window would lose the data.
 			time.Sleep(150 * time.Millisecond)
+			select {
+			case err := <-s.done:
+				// Something else answered on the port while this cosmium
+				// died: never report that one as ours.
+				s.done <- err
+				return fmt.Errorf("emulator: cosmium exited at start (port %d in use?): %v", s.Port, err)
+			default:
+			}
 			return nil
 		}
 		select {
@@ -198,6 +215,39 @@ func (s *Server) Stop() error {
 		_ = s.cmd.Process.Kill()
 		return errors.New("emulator: cosmium did not stop in 5s; killed")
 	}
+}
+
+// PortFree says whether nothing listens on the loopback port, and if
+// something does, what it is when that can be told.
+func PortFree(port int) error {
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		if owner := PortOwner(port); owner != "" {
+			return fmt.Errorf("port %d is taken by %s", port, owner)
+		}
+		return fmt.Errorf("port %d is taken", port)
+	}
+	return l.Close()
+}
+
+// dataFile makes the persist file a data file (0644) before cosmium
+// writes it: cosmium v0.1.20 writes it with os.ModePerm, which would make a
+// new file executable (0755 after the usual umask); a file that exists
+// keeps its mode when written, so an existing one is corrected here.
+func dataFile(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	switch {
+	case err == nil:
+		// cosmium refuses to start on an empty file: an empty state.
+		_, err = f.WriteString("{}")
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	case errors.Is(err, os.ErrExist):
+		return os.Chmod(path, 0o644)
+	}
+	return err
 }
 
 // FreePort asks the kernel for a free loopback port.

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/acrsink/acrsink/internal/config"
+	"github.com/acrsink/acrsink/internal/emulator"
+	"github.com/acrsink/acrsink/internal/store"
+)
+
+// storeProblem says in one line what keeps the store from answering and
+// what to fix, or returns nil when err is about something else (a query
+// the server refused, say). query and replay both say it the same way.
+func storeProblem(err error, cfg config.Config) error {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return nil
+	}
+	var authErr *azidentity.AuthenticationFailedError
+	msg := err.Error()
+	switch code := store.StatusCode(err); {
+	case errors.As(err, &authErr) || strings.Contains(msg, "DefaultAzureCredential") || strings.Contains(msg, "ManagedIdentityCredential") || strings.Contains(msg, "AzureCLICredential"):
+		// The credential chain's own report is a dozen lines about
+		// credentials nobody meant to use; what fixes it is one command.
+		return fmt.Errorf("cannot sign in to Azure for COSMOS_ENDPOINT %s: run az login (or set AZURE_CLIENT_ID for a managed identity), then try again", cfg.CosmosEndpoint)
+	case code == http.StatusUnauthorized || code == http.StatusForbidden:
+		return fmt.Errorf("the Cosmos account refused access (%d): with COSMOS_ENDPOINT, your identity needs the Cosmos DB Built-in Data Contributor role on the account; with COSMOS_CONNECTION_STRING, check its key", code)
+	case code != 0:
+		return nil
+	case cfg.UsesEmulatorDefault():
+		return errors.New("cannot reach the local emulator at http://127.0.0.1:8081/ (no COSMOS_CONNECTION_STRING or COSMOS_ENDPOINT is set): is acrsink dev running?")
+	case localEmulator(cfg):
+		return errors.New("cannot reach the local emulator that COSMOS_CONNECTION_STRING names: is acrsink dev running, on that -cosmos-port?")
+	case cfg.CosmosEndpoint != "":
+		return fmt.Errorf("cannot reach the Cosmos account at COSMOS_ENDPOINT %s: %s", cfg.CosmosEndpoint, firstLine(msg))
+	}
+	// No value from a connection string: it holds the key.
+	return errors.New("cannot reach the Cosmos account that COSMOS_CONNECTION_STRING names: check the account endpoint and your network")
+}
+
+// localEmulator reports whether cfg reaches a local emulator (cosmium, by
+// acrsink dev) rather than Azure: its connection string carries the
+// emulator's public, well-known key.
+func localEmulator(cfg config.Config) bool {
+	return cfg.CosmosEndpoint == "" && strings.Contains(cfg.CosmosConnection, "AccountKey="+emulator.Key)
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return line
+}
+
+// fallbackDetector passes requests to the local emulator and notices
+// cosmium's answer to a query it could not parse: instead of an error,
+// cosmium v0.1.20 answers 200 with every document of the container
+// (api/handlers/documents.go, "Currently we return everything if the query
+// fails"). That answer names the container in "_rid" where a query's
+// answer has the container's resource id, which is how it is told apart;
+// it is turned into the 400 Cosmos would have answered, so nothing of it is
+// printed as results.
+type fallbackDetector struct {
+	next     *http.Client
+	fellBack atomic.Bool
+}
+
+func (f *fallbackDetector) Do(req *http.Request) (*http.Response, error) {
+	resp, err := f.next.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK || !isQuery(req) {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	var page struct {
+		RID string `json:"_rid"`
+	}
+	_ = json.Unmarshal(body, &page)
+	if page.RID != "" && page.RID == containerInPath(req.URL.Path) {
+		f.fellBack.Store(true)
+		resp.StatusCode, resp.Status = http.StatusBadRequest, "400 Bad Request"
+		resp.Body = io.NopCloser(strings.NewReader(`{"code":"BadRequest","message":"cosmium could not parse the query"}`))
+		resp.ContentLength = -1
+	}
+	return resp, nil
+}
+
+// isQuery reports whether req runs a query (not a query plan request, which
+// cosmium answers with a constant).
+func isQuery(req *http.Request) bool {
+	return strings.HasPrefix(req.Header.Get("Content-Type"), "application/query+json") && req.Header.Get("x-ms-cosmos-is-query-plan-request") == ""
+}
+
+// containerInPath is the container's name in /dbs/DB/colls/NAME/docs.
+func containerInPath(path string) string {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	for i := 0; i+1 < len(parts); i++ {
+		if parts[i] == "colls" {
+			return parts[i+1]
+		}
+	}
+	return ""
+}
