@@ -43,6 +43,9 @@ param principalId string = ''
 @description('Answer only Azure Container Registry\'s and Event Grid\'s addresses (their service tags); off by default. README, "Inbound access".')
 param restrictInbound bool = false
 
+@description('When the reconciler reads the webhooks\' history (NCRONTAB, six fields).')
+param reconcileSchedule string = '0 */10 * * * *'
+
 @description('Cosmos DB database name.')
 param databaseName string = 'acr'
 
@@ -54,6 +57,17 @@ var tags = {
   'azd-env-name': environmentName
 }
 var primaryKey = first(split(functionKeys, ','))
+
+// The webhooks, one per region (as ARM names regions; '' is the registry's
+// home region), and their names (5-50 letters and digits, the ARM schema's
+// rule). Made here, not in the webhook module, so that the app's settings
+// can name the webhooks (ACRSINK_RECONCILE_WEBHOOKS) while the webhooks
+// take the app's host name: neither waits for the other.
+var listedRegions = [for region in split(webhookRegions, ','): toLower(replace(trim(region), ' ', ''))]
+var regionList = empty(registryName) ? [] : (empty(trim(webhookRegions)) ? [''] : listedRegions)
+var webhookNames = [for region in regionList: empty(region) ? 'acrsink' : take('acrsink${region}', 50)]
+var registryGroup = empty(registryResourceGroup) ? resourceGroup().name : registryResourceGroup
+var webhookIds = [for name in webhookNames: resourceId(registryGroup, 'Microsoft.ContainerRegistry/registries/webhooks', registryName, name)]
 
 module monitoring 'modules/monitoring.bicep' = {
   name: 'monitoring'
@@ -98,6 +112,8 @@ module app 'modules/functionapp.bicep' = {
     containerName: containerName
     functionKeys: functionKeys
     restrictInbound: restrictInbound
+    reconcileWebhooks: join(webhookIds, ',')
+    reconcileSchedule: reconcileSchedule
   }
 }
 
@@ -127,15 +143,29 @@ module cosmosAccess 'modules/cosmos-access.bicep' = {
 
 module webhook 'modules/webhook.bicep' = if (!empty(registryName)) {
   name: 'webhook'
-  scope: resourceGroup(empty(registryResourceGroup) ? resourceGroup().name : registryResourceGroup)
+  scope: resourceGroup(registryGroup)
   params: {
     registryName: registryName
     serviceUri: 'https://${app.outputs.hostName}/images/push'
     functionKey: primaryKey
     scope: webhookScope
     actions: webhookActions
-    regions: webhookRegions
+    regions: regionList
+    names: webhookNames
   }
+}
+
+module webhookAccess 'modules/webhook-access.bicep' = if (!empty(registryName)) {
+  name: 'webhook-access'
+  scope: resourceGroup(registryGroup)
+  params: {
+    registryName: registryName
+    webhookNames: webhookNames
+    principalId: app.outputs.principalId
+  }
+  dependsOn: [
+    webhook
+  ]
 }
 
 output AZURE_FUNCTION_APP_NAME string = app.outputs.name

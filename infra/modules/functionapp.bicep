@@ -13,6 +13,10 @@ param databaseName string
 param containerName string
 @secure()
 param functionKeys string
+@description('Resource ids of the webhooks the reconciler reads, comma-separated.')
+param reconcileWebhooks string
+@description('When the reconciler runs (NCRONTAB).')
+param reconcileSchedule string
 @description('Answer only the addresses of Azure Container Registry and Event Grid (service tags); everything else gets 403.')
 param restrictInbound bool = false
 
@@ -125,6 +129,21 @@ resource app 'Microsoft.Web/sites@2024-11-01' = {
         {
           name: 'COSMOS_CONTAINER'
           value: containerName
+        }
+        {
+          name: 'ACRSINK_RECONCILE_WEBHOOKS'
+          value: reconcileWebhooks
+        }
+        {
+          // reconcile/function.json's %ACRSINK_RECONCILE_SCHEDULE%: the host
+          // does not load the function without it.
+          name: 'ACRSINK_RECONCILE_SCHEDULE'
+          value: reconcileSchedule
+        }
+        {
+          // This cloud's Resource Manager, so sovereign clouds need nothing.
+          name: 'ACRSINK_ARM_ENDPOINT'
+          value: environment().resourceManager
         }
       ]
     }

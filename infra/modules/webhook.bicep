@@ -17,14 +17,11 @@ param functionKey string
 param scope string
 param actions array
 
-@description('Regions of the registry\'s replicas to cover, comma-separated (westus2,eastus); empty for the registry\'s home region.')
-param regions string = ''
+@description('The regions to cover, as ARM names them; an empty entry is the registry\'s home region.')
+param regions array
 
-// Region names as ARM writes them (West US 2 becomes westus2). An empty
-// entry stands for the registry's home region, whose webhook keeps the name
-// acrsink that earlier versions gave the only webhook.
-var listed = [for region in split(regions, ','): toLower(replace(trim(region), ' ', ''))]
-var regionList = empty(trim(regions)) ? [''] : listed
+@description('The webhooks\' names, one per region (main.bicep makes both).')
+param names array
 
 resource registry 'Microsoft.ContainerRegistry/registries@2025-04-01' existing = {
   name: registryName
@@ -34,10 +31,9 @@ resource registry 'Microsoft.ContainerRegistry/registries@2025-04-01' existing =
 var home = toLower(replace(registry.location, ' ', ''))
 
 resource webhooks 'Microsoft.ContainerRegistry/registries/webhooks@2025-04-01' = [
-  for region in regionList: {
+  for (region, i) in regions: {
     parent: registry
-    // 5-50 letters and digits: the ARM schema's rule for webhook names.
-    name: empty(region) ? 'acrsink' : take('acrsink${region}', 50)
+    name: names[i]
     location: empty(region) ? home : region
     properties: {
       serviceUri: serviceUri
@@ -52,5 +48,4 @@ resource webhooks 'Microsoft.ContainerRegistry/registries/webhooks@2025-04-01' =
   }
 ]
 
-output names array = [for (region, i) in regionList: webhooks[i].name]
-output ids array = [for (region, i) in regionList: webhooks[i].id]
+output ids array = [for (region, i) in regions: webhooks[i].id]

@@ -154,7 +154,9 @@ func TestPingAddsADeliveryToTheHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.ContainsFunc(ds, func(d history.Delivery) bool { return d.Event.ID == id && d.Event.Action == "ping" && d.StatusCode == 204 }) {
+	if !slices.ContainsFunc(ds, func(d history.Delivery) bool {
+		return d.Event.ID == id && d.Event.Action == "ping" && d.StatusCode == 204
+	}) {
 		t.Errorf("no ping %s answered 204 in %+v", id, ds)
 	}
 }

@@ -278,6 +278,8 @@ type Module struct {
 	Path   string
 	Row    int
 	Params []string
+	// Args are the values passed, by parameter name.
+	Args map[string]*Node
 }
 
 // Modules lists f's module declarations.
@@ -287,7 +289,7 @@ func Modules(f *File) []Module {
 		if n.Type != "module_declaration" {
 			continue
 		}
-		m := Module{Row: n.Row}
+		m := Module{Row: n.Row, Args: map[string]*Node{}}
 		var body *Node
 		for _, c := range n.Children {
 			switch {
@@ -304,6 +306,7 @@ func Modules(f *File) []Module {
 				if p.Key == "params" && p.Value.Type == "object" {
 					for _, pp := range Properties(f, p.Value) {
 						m.Params = append(m.Params, pp.Key)
+						m.Args[pp.Key] = pp.Value
 					}
 				}
 			}

@@ -120,6 +120,24 @@ func (e evaluator) eval(n *Node, depth int) (any, error) {
 		return e.eval(n.Children[2], depth)
 	case "for_statement":
 		return e.forExpr(n, depth)
+	case "subscript_expression":
+		if len(n.Children) != 2 {
+			return nil, fmt.Errorf("cannot evaluate %s", e.f.Text(n))
+		}
+		obj, err := e.eval(n.Children[0], depth)
+		if err != nil {
+			return nil, err
+		}
+		idx, err := e.eval(n.Children[1], depth)
+		if err != nil {
+			return nil, err
+		}
+		list, ok := obj.([]any)
+		i, isNum := idx.(float64)
+		if !ok || !isNum || int(i) < 0 || int(i) >= len(list) {
+			return nil, fmt.Errorf("%s: no such item", e.f.Text(n))
+		}
+		return list[int(i)], nil
 	case "call_expression":
 		return e.call(n, depth)
 	}
@@ -152,7 +170,7 @@ func (e evaluator) loop(n *Node, depth int) ([]any, func(item any, i int) evalua
 		switch {
 		case c.Field == "initializer" && c.Type == "identifier":
 			item = e.f.Text(c)
-		case c.Field == "initializer" && c.Type == "for_variables" && len(c.Children) == 2:
+		case c.Type == "for_loop_parameters" && len(c.Children) == 2:
 			item, index = e.f.Text(c.Children[0]), e.f.Text(c.Children[1])
 		case c.Field == "body":
 		case list == nil && item != "":
@@ -315,6 +333,53 @@ func (e evaluator) call(n *Node, depth int) (any, error) {
 			return v[:min(int(k), len(v))], nil
 		}
 		return nil, fmt.Errorf("%s: take of neither a string nor an array", text)
+	case "join":
+		if err := want(2); err != nil {
+			return nil, err
+		}
+		list, ok := args[0].([]any)
+		sep, err := str(args[1], text)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("%s: join needs an array and a separator", text)
+		}
+		var parts []string
+		for _, v := range list {
+			s, err := str(v, text)
+			if err != nil {
+				return nil, err
+			}
+			parts = append(parts, s)
+		}
+		return strings.Join(parts, sep), nil
+	case "resourceid":
+		// resourceId(group, type, name, ...) in the deployment's
+		// subscription, as ARM builds it.
+		var s []string
+		for _, a := range args {
+			v, err := str(a, text)
+			if err != nil {
+				return nil, err
+			}
+			s = append(s, v)
+		}
+		if len(s) < 3 {
+			return nil, fmt.Errorf("%s: resourceId takes a group, a type and names here", text)
+		}
+		group, typ, names := s[0], s[1], s[2:]
+		ns, types, _ := strings.Cut(typ, "/")
+		segs := strings.Split(types, "/")
+		if len(segs) != len(names) {
+			return nil, fmt.Errorf("%s: %d names for type %s", text, len(names), typ)
+		}
+		sub, ok := e.env["subscription().subscriptionId"].(string)
+		if !ok {
+			return nil, fmt.Errorf("%s: subscription().subscriptionId has no value to evaluate with", text)
+		}
+		id := "/subscriptions/" + sub + "/resourceGroups/" + group + "/providers/" + ns
+		for i := range segs {
+			id += "/" + segs[i] + "/" + names[i]
+		}
+		return id, nil
 	case "length":
 		if err := want(1); err != nil {
 			return nil, err

@@ -2,6 +2,7 @@ package infracheck
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -37,26 +38,59 @@ func armName(region string) string {
 	return strings.ToLower(strings.ReplaceAll(strings.TrimSpace(region), " ", ""))
 }
 
-// WebhookProblems evaluates the ACR webhooks declared in files as Azure
-// would make them when the regions parameter is regions and the registry's
-// home region is home, and checks the platform's rules and ours: every
-// name keeps the schema's name rule (5-50 letters and digits); names are
-// distinct; there is exactly one webhook in each listed region and none
-// elsewhere, because a geo-replicated registry's webhook sees only the
-// events of its own regional replica ("With a geo-replicated registry, you
-// configure each webhook to respond to events in a specific regional
-// replica", learn.microsoft.com, container-registry-webhook); and each
-// sends the function key and its own region in RegionHeader.
-func WebhookProblems(s *Schemas, files []*File, regions, home string) []string {
-	env := Env{"regions": regions, "registry.location": home}
+// Deployment is what a check evaluates main.bicep for: the values Azure
+// gives the functions infra/ calls, and the parameters a user sets.
+var Deployment = Env{
+	"subscription().subscriptionId": "00000000-0000-0000-0000-000000000001",
+	"resourceGroup().name":          "acrsink",
+	"registryResourceGroup":         "",
+}
+
+// WebhookProblems evaluates main.bicep's webhook module call and the module
+// as Azure would expand them for a registry named registry ("" for none),
+// the regions parameter regions, and a registry whose home region is home,
+// and checks the platform's rules and ours: every name keeps the schema's
+// name rule (5-50 letters and digits); names are distinct; there is exactly
+// one webhook in each listed region and none elsewhere, because a
+// geo-replicated registry's webhook sees only the events of its own
+// regional replica ("With a geo-replicated registry, you configure each
+// webhook to respond to events in a specific regional replica",
+// learn.microsoft.com, container-registry-webhook); each sends the function
+// key and its own region in RegionHeader; and the app's
+// ACRSINK_RECONCILE_WEBHOOKS names exactly those webhooks.
+func WebhookProblems(s *Schemas, main *File, files []*File, registry, regions, home string) []string {
+	env := Env{"webhookRegions": regions, "registryName": registry}
+	for k, v := range Deployment {
+		env[k] = v
+	}
+	var call, app *Module
+	for _, m := range Modules(main) {
+		switch filepath.Base(m.Path) {
+		case "webhook.bicep":
+			call = &m
+		case "functionapp.bicep":
+			app = &m
+		}
+	}
+	if call == nil || app == nil {
+		return []string{main.Path + ": no webhook or function app module to check"}
+	}
+	moduleEnv := Env{"registry.location": home}
+	for _, param := range []string{"regions", "names"} {
+		v, err := Eval(main, call.Args[param], env)
+		if err != nil {
+			return []string{fmt.Sprintf("%s:%d: module %s, %s: %v", main.Path, call.Row, call.Symbol, param, err)}
+		}
+		moduleEnv[param] = v
+	}
 	rs, problems := AllResources(files)
 	var names, locations []string
 	for _, r := range rs {
-		if strings.ToLower(r.Type) != webhookType {
+		if strings.ToLower(r.Type) != webhookType || filepath.Base(r.File.Path) != filepath.Base(call.Path) {
 			continue
 		}
 		f := r.File
-		err := ForEach(r, env, func(env Env) error {
+		err := ForEach(r, moduleEnv, func(env Env) error {
 			at := fmt.Sprintf("%s:%d: webhook %s", f.Path, r.Row, r.Symbol)
 			name, err := evalString(f, Lookup(f, r.Body, "name"), env)
 			if err != nil {
@@ -92,12 +126,38 @@ func WebhookProblems(s *Schemas, files []*File, regions, home string) []string {
 			problems = append(problems, fmt.Sprintf("two webhooks named %q", n))
 		}
 	}
-	want := ListedRegions(regions, home)
+	var want []string
+	if registry != "" {
+		want = ListedRegions(regions, home)
+	}
 	got := slices.Clone(locations)
 	slices.Sort(want)
 	slices.Sort(got)
 	if !slices.Equal(slices.Compact(want), got) {
 		problems = append(problems, fmt.Sprintf("regions %q (home %s) give webhooks in %q, want one in each of %q", regions, home, got, slices.Compact(want)))
+	}
+	setting, err := evalString(main, app.Args["reconcileWebhooks"], env)
+	if err != nil {
+		return append(problems, fmt.Sprintf("%s:%d: module %s, reconcileWebhooks: %v", main.Path, app.Row, app.Symbol, err))
+	}
+	var named []string
+	for _, id := range strings.Split(setting, ",") {
+		if id == "" {
+			continue
+		}
+		prefix := "/subscriptions/" + Deployment["subscription().subscriptionId"].(string) + "/resourceGroups/" + Deployment["resourceGroup().name"].(string) +
+			"/providers/Microsoft.ContainerRegistry/registries/" + registry + "/webhooks/"
+		name, ok := strings.CutPrefix(id, prefix)
+		if !ok {
+			problems = append(problems, fmt.Sprintf("ACRSINK_RECONCILE_WEBHOOKS names %s, not a webhook of registry %s", id, registry))
+		}
+		named = append(named, name)
+	}
+	slices.Sort(named)
+	made := slices.Clone(names)
+	slices.Sort(made)
+	if !slices.Equal(named, made) {
+		problems = append(problems, fmt.Sprintf("ACRSINK_RECONCILE_WEBHOOKS names webhooks %q, but the module makes %q", named, made))
 	}
 	return problems
 }
