@@ -41,6 +41,9 @@ func (d Delivery) Delivered() bool { return d.StatusCode >= 200 && d.StatusCode 
 // Outcome describes how the delivery went, for reports.
 func (d Delivery) Outcome() string {
 	if d.NotDelivery {
+		if d.Err == nil {
+			return "not a delivery"
+		}
 		return d.Err.Error()
 	}
 	if d.StatusCode == 0 {
