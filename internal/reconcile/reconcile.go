@@ -50,20 +50,22 @@ type Report struct {
 	Webhook string `json:"webhook"`
 	// Read: deliveries in the history; Delivered: those that got a 2xx
 	// (no store call); Recovered: stored now; Present: already stored;
-	// Ignored: pings; Invalid: deliveries whose payload is not an event,
-	// which no run can store (acrsink answered them 400).
-	Read      int      `json:"read"`
-	Delivered int      `json:"delivered"`
-	Recovered int      `json:"recovered"`
-	Present   int      `json:"alreadyPresent"`
-	Ignored   int      `json:"ignored"`
-	Invalid   int      `json:"invalid"`
-	Failed    int      `json:"failed"`
-	Errors    []string `json:"errors,omitempty"`
+	// Ignored: pings; Invalid: entries no run can store (a payload that is
+	// not an event, which acrsink answered 400, or an entry with no
+	// request); Unfinished: deliveries the budget left for the next run.
+	Read       int      `json:"read"`
+	Delivered  int      `json:"delivered"`
+	Recovered  int      `json:"recovered"`
+	Present    int      `json:"alreadyPresent"`
+	Ignored    int      `json:"ignored"`
+	Invalid    int      `json:"invalid"`
+	Unfinished int      `json:"unfinished,omitempty"`
+	Failed     int      `json:"failed"`
+	Errors     []string `json:"errors,omitempty"`
 }
 
 // OK reports whether everything that needed storing was stored.
-func (r Report) OK() bool { return r.Failed == 0 && len(r.Errors) == 0 }
+func (r Report) OK() bool { return r.Failed == 0 && r.Unfinished == 0 && len(r.Errors) == 0 }
 
 // ErrFailed is returned when any webhook could not be read or any event not
 // stored: the host then counts a failed run.
@@ -92,7 +94,7 @@ func (rc *Reconciler) Run(ctx context.Context) ([]Report, error) {
 		attrs := []slog.Attr{
 			slog.String("webhook", w.String()), slog.Int("read", r.Read), slog.Int("delivered", r.Delivered),
 			slog.Int("recovered", r.Recovered), slog.Int("alreadyPresent", r.Present), slog.Int("ignored", r.Ignored),
-			slog.Int("invalid", r.Invalid), slog.Int("failed", r.Failed),
+			slog.Int("invalid", r.Invalid), slog.Int("unfinished", r.Unfinished), slog.Int("failed", r.Failed),
 		}
 		if r.OK() {
 			log.LogAttrs(ctx, slog.LevelInfo, "reconciled", attrs...)
@@ -119,6 +121,10 @@ func (rc *Reconciler) one(ctx context.Context, w arm.Webhook) Report {
 	}
 	s := replay.Run(ctx, rc.Store, ds, replay.Options{Source: document.SourceReconcile})
 	r.Read, r.Delivered, r.Recovered, r.Present, r.Ignored = s.Read, s.Skipped, s.Stored, s.Duplicates, s.Ignored
+	r.Invalid, r.Unfinished = s.NotDeliveries, s.Interrupted
+	if s.Interrupted > 0 {
+		r.Errors = append(r.Errors, fmt.Sprintf("%d deliveries left for the next run: the run's time budget ran out", s.Interrupted))
+	}
 	for _, f := range s.Failed {
 		if f.Delivery.Err != nil {
 			r.Invalid++

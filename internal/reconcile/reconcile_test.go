@@ -1,0 +1,130 @@
+package reconcile_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/acrsink/acrsink/internal/acr"
+	"github.com/acrsink/acrsink/internal/arm"
+	"github.com/acrsink/acrsink/internal/document"
+	"github.com/acrsink/acrsink/internal/history"
+	"github.com/acrsink/acrsink/internal/reconcile"
+)
+
+// memStore counts its calls.
+type memStore struct {
+	mu              sync.Mutex
+	docs            map[string]document.Document
+	creates, exists int
+}
+
+func (m *memStore) Create(_ context.Context, d document.Document) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.creates++
+	if _, ok := m.docs[d.ID]; ok {
+		return false, nil
+	}
+	m.docs[d.ID] = d
+	return true, nil
+}
+
+func (m *memStore) Exists(_ context.Context, id string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.exists++
+	_, ok := m.docs[id]
+	return ok, nil
+}
+
+// lister serves histories by webhook name, with an error after them.
+type lister map[string]struct {
+	ds  []history.Delivery
+	err error
+}
+
+func (l lister) History(_ context.Context, w arm.Webhook) ([]history.Delivery, error) {
+	h := l[w.Name]
+	return h.ds, h.err
+}
+
+func delivery(id string, status int) history.Delivery {
+	raw := []byte(fmt.Sprintf(`{"id":%q,"action":"push","target":{"repository":"r","tag":"t"}}`, id))
+	ev, err := acr.Parse(raw)
+	if err != nil {
+		panic(err)
+	}
+	return history.Delivery{ID: "d-" + id, Event: ev, StatusCode: status}
+}
+
+func hook(t *testing.T, name string) arm.Webhook {
+	w, err := arm.ParseWebhook("/subscriptions/s/resourceGroups/g/providers/Microsoft.ContainerRegistry/registries/r/webhooks/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func TestAPageThatFailsKeepsWhatWasReadAndFailsTheRun(t *testing.T) {
+	st := &memStore{docs: map[string]document.Document{}}
+	var logs bytes.Buffer
+	rc := &reconcile.Reconciler{
+		Webhooks: []arm.Webhook{hook(t, "a"), hook(t, "b")},
+		Lister: lister{
+			"a": {ds: []history.Delivery{delivery("1", 503), delivery("2", 201)}, err: errors.New("r/a: 429 TooManyRequests: throttled")},
+			"b": {ds: []history.Delivery{delivery("3", 0)}},
+		},
+		Store:  st,
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
+	}
+	reports, err := rc.Run(context.Background())
+	if !errors.Is(err, reconcile.ErrFailed) {
+		t.Fatalf("err = %v, want ErrFailed", err)
+	}
+	if len(reports) != 2 || reports[0].Recovered != 1 || reports[0].Delivered != 1 || reports[0].OK() || !reports[1].OK() || reports[1].Recovered != 1 {
+		t.Errorf("reports %+v", reports)
+	}
+	if _, ok := st.docs["1"]; !ok || st.docs["1"].Source != document.SourceReconcile {
+		t.Errorf("the event read before the failing page was not stored as reconciled: %+v", st.docs)
+	}
+	if !strings.Contains(logs.String(), `"msg":"reconcile failed","webhook":"r/a"`) || !strings.Contains(logs.String(), "throttled") {
+		t.Errorf("log:\n%s", logs.String())
+	}
+}
+
+func TestARunOutOfTimeLeavesTheRestForTheNextAndSaysSo(t *testing.T) {
+	st := &memStore{docs: map[string]document.Document{}}
+	rc := &reconcile.Reconciler{
+		Webhooks: []arm.Webhook{hook(t, "a")},
+		Lister:   lister{"a": {ds: []history.Delivery{delivery("1", 503), delivery("2", 503)}}},
+		Store:    st,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	reports, err := rc.Run(ctx)
+	if !errors.Is(err, reconcile.ErrFailed) || len(reports) != 1 || reports[0].Unfinished != 2 {
+		t.Fatalf("reports %+v, err %v: want 2 unfinished and a failed run", reports, err)
+	}
+	if st.creates != 0 {
+		t.Errorf("%d creates after the budget ran out", st.creates)
+	}
+}
+
+func TestNoWebhooksIsSaidOnceAndIsNoFailure(t *testing.T) {
+	var logs bytes.Buffer
+	rc := &reconcile.Reconciler{Store: &memStore{}, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
+	for range 3 {
+		if reports, err := rc.Run(context.Background()); err != nil || len(reports) != 0 {
+			t.Fatalf("Run = %v, %v", reports, err)
+		}
+	}
+	if n := strings.Count(logs.String(), "nothing to do"); n != 1 {
+		t.Errorf("said %d times, want once", n)
+	}
+}
