@@ -166,7 +166,7 @@ func (c *Client) History(ctx context.Context, w Webhook) ([]history.Delivery, er
 			return out, fmt.Errorf("%s: history longer than %d pages; read the first %d deliveries", w, c.maxPages, len(out))
 		}
 		var raw *http.Response
-		if _, err := pager.NextPage(runtime.WithCaptureResponse(ctx, &raw)); err != nil {
+		if _, err := pager.NextPage(policy.WithCaptureResponse(ctx, &raw)); err != nil {
 			return out, fmt.Errorf("%s: %s", w, Reason(err))
 		}
 		body, err := runtime.Payload(raw)
