@@ -8,13 +8,15 @@ import (
 	"os"
 	"time"
 
+	"github.com/acrsink/acrsink/internal/arm"
+	"github.com/acrsink/acrsink/internal/config"
 	"github.com/acrsink/acrsink/internal/history"
 	"github.com/acrsink/acrsink/internal/replay"
 	"github.com/acrsink/acrsink/internal/store"
 )
 
 func init() {
-	commands["replay"] = command{summary: "store the events a webhook's history shows were not delivered (az acr webhook list-events -o json)", run: runReplay}
+	commands["replay"] = command{summary: "store the events a webhook's history shows were not delivered (from Resource Manager, or az acr webhook list-events -o json)", run: runReplay}
 }
 
 const replayExample = "az acr webhook list-events -r REGISTRY -n WEBHOOK -o json | acrsink replay"
@@ -30,15 +32,18 @@ func runReplay(ctx context.Context, args []string, getenv func(string) string, s
 	flags := newFlags(help{
 		name:  "replay",
 		does:  "acrsink replay stores the events whose webhook delivery did not get a 2xx answer, reading the webhook's history.",
-		usage: "az acr webhook list-events -r REGISTRY -n WEBHOOK -o json | acrsink replay [flags]",
-		detail: `It goes through the same mapping and create-only store as the handler: an
+		usage: "acrsink replay --webhook WEBHOOK_ID [flags], or az acr webhook list-events -r REGISTRY -n WEBHOOK -o json | acrsink replay [flags]",
+		detail: `With --webhook it reads the history from Azure Resource Manager with your
+sign-in (az login), every page, and writes no file: the history holds the
+webhook's key in its headers. It goes through the same mapping and create-only store as the handler: an
 event already stored is left as it was ("already present"), so replaying
 twice changes nothing. Reads the same Cosmos settings as the handler
 (COSMOS_ENDPOINT or COSMOS_CONNECTION_STRING, COSMOS_DATABASE,
 COSMOS_CONTAINER).`,
-		example: replayExample + " --dry-run",
+		example: "acrsink replay --dry-run --webhook $(az acr webhook show -r REGISTRY -n WEBHOOK --query id -o tsv)\n" + replayExample + " --dry-run",
 	}, stderr)
 	file := flags.String("file", "", "read the history from this file instead of standard input")
+	webhooks := flags.String("webhook", "", "read the history of these webhooks (resource ids, comma-separated) from Resource Manager")
 	all := flags.Bool("all", false, "replay every event, not only those whose delivery got no 2xx")
 	dryRun := flags.Bool("dry-run", false, "look each event up in the store and report what a replay would do; store nothing")
 	concurrency := flags.Int("concurrency", 8, "writes in flight")
@@ -49,34 +54,43 @@ COSMOS_CONTAINER).`,
 	if len(rest) != 0 {
 		return usageError(flags, "takes no arguments (got %q): pipe the history in, or name its file with --file", rest[0])
 	}
-	in := stdin
-	if *file != "" {
-		f, err := os.Open(*file)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		in = f
-	} else if isTerminal(stdin) {
-		// Nobody types a history: waiting for one would look like a hang.
-		fmt.Fprintf(stderr, "acrsink replay: nothing is piped in; replay reads %s, on standard input or from --file:\n  %s\n", history.Expected, replayExample)
-		return errUsage
-	}
-	data, err := readAll(ctx, in)
-	if err != nil {
-		if ctx.Err() != nil {
-			fmt.Fprintln(stderr, "interrupted while reading the history; nothing was replayed")
-			return errInterrupted
-		}
-		return err
-	}
-	deliveries, err := history.Parse(data)
-	if err != nil {
-		return err
-	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return err
+	}
+	var deliveries []history.Delivery
+	if *webhooks != "" {
+		if *file != "" {
+			return usageError(flags, "--webhook and --file both name a history: give one")
+		}
+		if deliveries, err = webhookHistory(ctx, cfg, *webhooks); err != nil {
+			return err
+		}
+	} else {
+		in := stdin
+		if *file != "" {
+			f, err := os.Open(*file)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			in = f
+		} else if isTerminal(stdin) {
+			// Nobody types a history: waiting for one would look like a hang.
+			fmt.Fprintf(stderr, "acrsink replay: nothing is piped in; replay reads %s, on standard input or from --file, or a webhook's history from Resource Manager with --webhook:\n  %s\n", history.Expected, replayExample)
+			return errUsage
+		}
+		data, err := readAll(ctx, in)
+		if err != nil {
+			if ctx.Err() != nil {
+				fmt.Fprintln(stderr, "interrupted while reading the history; nothing was replayed")
+				return errInterrupted
+			}
+			return err
+		}
+		if deliveries, err = history.Parse(data); err != nil {
+			return err
+		}
 	}
 	st, err := store.Open(cfg, store.Options{})
 	if err != nil {
@@ -168,6 +182,28 @@ COSMOS_CONTAINER).`,
 		return fmt.Errorf("%d entries of the history hold no valid ACR event and cannot be replayed; see above", badPayloads)
 	}
 	return nil
+}
+
+// webhookHistory reads the histories of the webhooks named in list from
+// Resource Manager, one after another.
+func webhookHistory(ctx context.Context, cfg config.Config, list string) ([]history.Delivery, error) {
+	hooks, err := arm.ParseWebhooks(list, "--webhook")
+	if err != nil {
+		return nil, err
+	}
+	client, err := openARM(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var all []history.Delivery
+	for _, w := range hooks {
+		ds, err := client.History(ctx, w)
+		if err != nil {
+			return nil, fmt.Errorf("nothing was replayed: %w", err)
+		}
+		all = append(all, ds...)
+	}
+	return all, nil
 }
 
 // readAll reads r to the end, unless ctx ends first: a read from a
