@@ -46,6 +46,9 @@ param restrictInbound bool = false
 @description('When the reconciler reads the webhooks\' history (NCRONTAB, six fields).')
 param reconcileSchedule string = '0 */10 * * * *'
 
+@description('E-mail address that gets the alert when an event is not stored or a reconcile run fails; empty for none (the alert still shows in the portal).')
+param alertEmail string = ''
+
 @description('Cosmos DB database name.')
 param databaseName string = 'acr'
 
@@ -114,6 +117,17 @@ module app 'modules/functionapp.bicep' = {
     restrictInbound: restrictInbound
     reconcileWebhooks: join(webhookIds, ',')
     reconcileSchedule: reconcileSchedule
+  }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    name: 'acrsink-${token}'
+    location: location
+    tags: tags
+    componentId: monitoring.outputs.id
+    alertEmail: alertEmail
   }
 }
 

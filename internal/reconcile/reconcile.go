@@ -67,9 +67,13 @@ type Report struct {
 // OK reports whether everything that needed storing was stored.
 func (r Report) OK() bool { return r.Failed == 0 && r.Unfinished == 0 && len(r.Errors) == 0 }
 
+// LogFailed is the message of the log line for a webhook a run could not
+// reconcile; infra/'s alert looks for it.
+const LogFailed = "reconcile failed"
+
 // ErrFailed is returned when any webhook could not be read or any event not
 // stored: the host then counts a failed run.
-var ErrFailed = errors.New("reconcile failed")
+var ErrFailed = errors.New(LogFailed)
 
 // Run reconciles every webhook, one after another, each within its budget.
 // A webhook it cannot read is reported and does not stop the others.
@@ -102,7 +106,7 @@ func (rc *Reconciler) Run(ctx context.Context) ([]Report, error) {
 		}
 		failed = true
 		attrs = append(attrs, slog.Any("errors", r.Errors))
-		log.LogAttrs(ctx, slog.LevelError, "reconcile failed", attrs...)
+		log.LogAttrs(ctx, slog.LevelError, LogFailed, attrs...)
 	}
 	if failed {
 		return reports, ErrFailed

@@ -93,6 +93,10 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	return body, true
 }
 
+// LogNotStored is the message of the log line for an event that was not
+// stored; infra/'s alert looks for it.
+const LogNotStored = "event not stored"
+
 // storeFailed answers 503 for one event that was not stored.
 func storeFailed(log *slog.Logger, w http.ResponseWriter, r *http.Request, ev acr.Event, err error) {
 	info(r).Outcome = "not stored"
@@ -121,6 +125,6 @@ func logNotStored(log *slog.Logger, r *http.Request, ev acr.Event, err error) st
 		slog.String("error", err.Error()),
 		slog.String("recover", "az acr webhook list-events -r <registry> -n <webhook> -o json | acrsink replay"),
 	)
-	log.LogAttrs(r.Context(), slog.LevelError, "event not stored", attrs...)
+	log.LogAttrs(r.Context(), slog.LevelError, LogNotStored, attrs...)
 	return reason
 }
