@@ -22,10 +22,7 @@ import (
 func standInAzure(t *testing.T) (*armtest.Server, func(string) string, *store.Cosmos) {
 	t.Helper()
 	id := armtest.NewIdentity(t)
-	for _, kv := range id.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	id.Setenv(t)
 	s := armtest.New(t, id.Token)
 	old := armOptions
 	armOptions = arm.Options{Transport: s.Client()}

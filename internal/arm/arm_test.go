@@ -28,10 +28,7 @@ func event(id string) json.RawMessage {
 func client(t *testing.T) (*arm.Client, *armtest.Server, *armtest.Identity) {
 	t.Helper()
 	id := armtest.NewIdentity(t)
-	for _, kv := range id.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	id.Setenv(t)
 	s := armtest.New(t, id.Token)
 	c, err := arm.Cloud(s.URL)
 	if err != nil {

@@ -65,6 +65,13 @@ func (id *Identity) Env() []string {
 	return []string{"IDENTITY_ENDPOINT=" + id.URL, "IDENTITY_HEADER=" + id.Header}
 }
 
+// Setenv points this process's credentials at it for the test
+// (internal/identity reads the environment itself).
+func (id *Identity) Setenv(t testing.TB) {
+	t.Setenv("IDENTITY_ENDPOINT", id.URL)
+	t.Setenv("IDENTITY_HEADER", id.Header)
+}
+
 // Resources are the token audiences asked for so far.
 func (id *Identity) Resources() []string {
 	id.mu.Lock()
