@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/acrsink/acrsink/internal/arm"
 	"github.com/acrsink/acrsink/internal/config"
@@ -74,6 +75,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	// On a cold start the host forwards the waiting event as soon as GET /
+	// answers, inside ACR's 5 seconds: start the client's lazy work now,
+	// beside readiness rather than before it.
+	st.Warm(ctx, warmUpLimit, func(d time.Duration, err error) {
+		if err != nil {
+			log.Warn("store warm-up failed; the first event tries again", slog.Duration("took", d), slog.String("error", err.Error()))
+			return
+		}
+		log.Info("store warmed up", slog.Duration("took", d))
+	})
 	return server.Serve(ctx, log, ln, cfg.RequestTimeout, server.New(server.Options{
 		Logger:     log,
 		Store:      st,
@@ -83,6 +94,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Shutdown:   ctx,
 	}))
 }
+
+// warmUpLimit bounds the store's warm-up: past ACR's 5 seconds, an event
+// waiting on it is lost anyway.
+const warmUpLimit = 4 * time.Second
 
 func newLogger(w io.Writer, level string) *slog.Logger {
 	var l slog.Level

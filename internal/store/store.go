@@ -10,6 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -28,10 +31,18 @@ const PartitionKeyPath = "/id"
 
 // Cosmos is a container in a Cosmos DB account.
 type Cosmos struct {
+	open     func() (*azcosmos.Client, error) // a new client for the account
+	database string
+	name     string
+
+	mu        sync.Mutex
 	client    *azcosmos.Client
 	container *azcosmos.ContainerClient
-	database  string
-	name      string
+	// reached is set once a call got an answer from the account.
+	reached atomic.Bool
+
+	// warm, while not nil and open, is a warm-up in progress (see Warm).
+	warm chan struct{}
 }
 
 // Options tune the client; the zero value is right for production.
@@ -54,41 +65,138 @@ func Open(cfg config.Config, opts Options) (*Cosmos, error) {
 	if opts.Transport != nil {
 		co.Transport = opts.Transport
 	}
-	var (
-		client *azcosmos.Client
-		err    error
-	)
+	var open func() (*azcosmos.Client, error)
 	switch {
 	case cfg.CosmosEndpoint != "":
-		var cred azcore.TokenCredential
-		if cred, err = identity.Credential(cfg.AzureClientID, cloud.AzurePublic); err != nil {
+		cred, err := identity.Credential(cfg.AzureClientID, cloud.AzurePublic)
+		if err != nil {
 			return nil, fmt.Errorf("cosmos: credential for COSMOS_ENDPOINT: %w", err)
 		}
-		if client, err = azcosmos.NewClient(cfg.CosmosEndpoint, cred, co); err != nil {
-			return nil, fmt.Errorf("cosmos: COSMOS_ENDPOINT: %w", err)
+		open = func() (*azcosmos.Client, error) {
+			client, err := azcosmos.NewClient(cfg.CosmosEndpoint, cred, co)
+			if err != nil {
+				return nil, fmt.Errorf("cosmos: COSMOS_ENDPOINT: %w", err)
+			}
+			return client, nil
 		}
 	default:
-		if client, err = azcosmos.NewClientFromConnectionString(cfg.CosmosConnection, co); err != nil {
-			// The SDK's parse errors can quote the connection string, key
-			// included: say what, not the value.
-			return nil, errors.New("cosmos: COSMOS_CONNECTION_STRING is not a connection string (AccountEndpoint=...;AccountKey=...;)")
+		open = func() (*azcosmos.Client, error) {
+			client, err := azcosmos.NewClientFromConnectionString(cfg.CosmosConnection, co)
+			if err != nil {
+				// The SDK's parse errors can quote the connection string,
+				// key included: say what, not the value.
+				return nil, errors.New("cosmos: COSMOS_CONNECTION_STRING is not a connection string (AccountEndpoint=...;AccountKey=...;)")
+			}
+			return client, nil
 		}
 	}
-	c, err := client.NewContainer(cfg.CosmosDatabase, cfg.CosmosContainer)
-	if err != nil {
-		return nil, fmt.Errorf("cosmos: container %s/%s: %w", cfg.CosmosDatabase, cfg.CosmosContainer, err)
+	c := &Cosmos{open: open, database: cfg.CosmosDatabase, name: cfg.CosmosContainer}
+	if err := c.reopen(nil); err != nil {
+		return nil, err
 	}
-	return &Cosmos{client: client, container: c, database: cfg.CosmosDatabase, name: cfg.CosmosContainer}, nil
+	return c, nil
+}
+
+// reopen replaces the client, unless another call already replaced the one
+// that failed (failed nil: the first open).
+func (c *Cosmos) reopen(failed *azcosmos.ContainerClient) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if failed != nil && failed != c.container {
+		return nil
+	}
+	client, err := c.open()
+	if err != nil {
+		return err
+	}
+	ctr, err := client.NewContainer(c.database, c.name)
+	if err != nil {
+		return fmt.Errorf("cosmos: container %s/%s: %w", c.database, c.name, err)
+	}
+	c.client, c.container = client, ctr
+	return nil
+}
+
+// current is the client and container in use.
+func (c *Cosmos) current() (*azcosmos.Client, *azcosmos.ContainerClient) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.client, c.container
+}
+
+// do runs call on the current container. azcosmos v1.5.0 reads the
+// account's metadata on a client's first call, and when that read fails it
+// keeps answering with the same failure, without trying again, until its
+// 5-minute refresh interval has passed (globalEndpointManager.Update: a
+// failed attempt is throttled like a success, and the cached error is
+// returned while the account was never reached). A store that was
+// unreachable for a moment at start would then refuse every event for five
+// minutes. So until the account has answered once, a failure to read its
+// metadata replaces the client and the call is tried once more.
+func (c *Cosmos) do(call func(*azcosmos.ContainerClient) error) error {
+	_, ctr := c.current()
+	err := call(ctr)
+	if err != nil && !c.reached.Load() && StatusCode(err) == 0 && strings.Contains(err.Error(), "failed to retrieve account properties") {
+		if rerr := c.reopen(ctr); rerr != nil {
+			return err
+		}
+		_, ctr = c.current()
+		err = call(ctr)
+	}
+	if err == nil || StatusCode(err) != 0 {
+		c.reached.Store(true)
+	}
+	return err
+}
+
+// Warm does at once, in the background, what the client otherwise does on
+// its first call: get a token (from the managed identity, with Entra ID),
+// read the account's metadata, and open a connection (a TLS handshake in
+// Azure). A call made meanwhile waits for it, since it needs the same
+// things; a cold start's first event then pays only what is left of it.
+// The warm-up is a point read of an id no event has; limit bounds it, and a
+// store that cannot answer costs nothing but a log line: the first call
+// tries again. done is called once, with how long it took and its error.
+// Call Warm before any other method, and at most once.
+func (c *Cosmos) Warm(ctx context.Context, limit time.Duration, done func(time.Duration, error)) {
+	c.warm = make(chan struct{})
+	go func() {
+		defer close(c.warm)
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(ctx, limit)
+		defer cancel()
+		_, _, err := c.get(ctx, "acrsink-warm-up")
+		done(time.Since(start), err)
+	}()
+}
+
+// waitWarm waits for a warm-up in progress, at most until ctx ends.
+func (c *Cosmos) waitWarm(ctx context.Context) error {
+	if c.warm == nil {
+		return nil
+	}
+	select {
+	case <-c.warm:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("cosmos: waiting for the client's warm-up: %w", ctx.Err())
+	}
 }
 
 // Create stores doc unless a document with its id exists. created is false
 // when it existed: the first document is left as it was.
 func (c *Cosmos) Create(ctx context.Context, doc document.Document) (created bool, err error) {
+	if err := c.waitWarm(ctx); err != nil {
+		return false, err
+	}
 	body, err := json.Marshal(doc)
 	if err != nil {
 		return false, fmt.Errorf("cosmos: encode document %s: %w", doc.ID, err)
 	}
-	_, err = c.container.CreateItem(ctx, azcosmos.NewPartitionKeyString(doc.ID), body, nil)
+	err = c.do(func(ctr *azcosmos.ContainerClient) error {
+		_, err := ctr.CreateItem(ctx, azcosmos.NewPartitionKeyString(doc.ID), body, nil)
+		return err
+	})
 	switch {
 	case err == nil:
 		return true, nil
@@ -101,7 +209,18 @@ func (c *Cosmos) Create(ctx context.Context, doc document.Document) (created boo
 
 // Get reads one document by id; found is false when there is none.
 func (c *Cosmos) Get(ctx context.Context, id string) (doc json.RawMessage, found bool, err error) {
-	resp, err := c.container.ReadItem(ctx, azcosmos.NewPartitionKeyString(id), id, nil)
+	if err := c.waitWarm(ctx); err != nil {
+		return nil, false, err
+	}
+	return c.get(ctx, id)
+}
+
+func (c *Cosmos) get(ctx context.Context, id string) (doc json.RawMessage, found bool, err error) {
+	var resp azcosmos.ItemResponse
+	err = c.do(func(ctr *azcosmos.ContainerClient) error {
+		resp, err = ctr.ReadItem(ctx, azcosmos.NewPartitionKeyString(id), id, nil)
+		return err
+	})
 	switch {
 	case err == nil:
 		return resp.Value, true, nil
@@ -130,7 +249,8 @@ func (c *Cosmos) Query(ctx context.Context, sql string, params map[string]any, f
 	for name, v := range params {
 		opts.QueryParameters = append(opts.QueryParameters, azcosmos.QueryParameter{Name: name, Value: v})
 	}
-	pager := c.container.NewQueryItemsPager(sql, azcosmos.NewPartitionKey(), opts)
+	_, ctr := c.current()
+	pager := ctr.NewQueryItemsPager(sql, azcosmos.NewPartitionKey(), opts)
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
@@ -149,11 +269,12 @@ func (c *Cosmos) Query(ctx context.Context, sql string, params map[string]any, f
 // Local runs use it; in Azure, infra/ creates them and the handler's
 // identity is not allowed to.
 func (c *Cosmos) EnsureContainer(ctx context.Context) error {
-	_, err := c.client.CreateDatabase(ctx, azcosmos.DatabaseProperties{ID: c.database}, nil)
+	client, _ := c.current()
+	_, err := client.CreateDatabase(ctx, azcosmos.DatabaseProperties{ID: c.database}, nil)
 	if err != nil && StatusCode(err) != http.StatusConflict {
 		return fmt.Errorf("cosmos: create database %s: %w", c.database, err)
 	}
-	db, err := c.client.NewDatabase(c.database)
+	db, err := client.NewDatabase(c.database)
 	if err != nil {
 		return fmt.Errorf("cosmos: database %s: %w", c.database, err)
 	}

@@ -8,7 +8,10 @@ import (
 	"time"
 
 	"github.com/acrsink/acrsink/internal/document"
+	"github.com/acrsink/acrsink/internal/emulator"
 	"github.com/acrsink/acrsink/internal/emulator/emulatortest"
+	"github.com/acrsink/acrsink/internal/faultproxy"
+	"github.com/acrsink/acrsink/internal/store"
 )
 
 func TestMain(m *testing.M) { emulatortest.Main(m) }
@@ -106,5 +109,32 @@ func TestCreateFailsWhenTheDeadlinePasses(t *testing.T) {
 	defer cancel()
 	if created, err := s.Create(ctx, doc("late", "r")); err == nil || created {
 		t.Errorf("Create past its deadline = %v, %v; want an error", created, err)
+	}
+}
+
+func TestAStoreUnreachableOnTheFirstCallIsTriedAgainOnTheNext(t *testing.T) {
+	// azcosmos caches a failed first read of the account's metadata for
+	// five minutes; the store must not.
+	_, cfg := emulatortest.Container(t)
+	p, err := faultproxy.Start(emulatortest.Server().Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	cfg.CosmosConnection = "AccountEndpoint=" + p.Endpoint() + ";AccountKey=" + emulator.Key + ";"
+	s, err := store.Open(cfg, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Down()
+	ctx := context.Background()
+	if _, err := s.Create(ctx, doc("while-down", "hello")); err == nil {
+		t.Fatal("Create succeeded with the store down")
+	}
+	if err := p.Up(); err != nil {
+		t.Fatal(err)
+	}
+	if created, err := s.Create(ctx, doc("after", "hello")); err != nil || !created {
+		t.Fatalf("Create once the store is back = %v, %v; want created at once", created, err)
 	}
 }
