@@ -49,6 +49,14 @@ param reconcileSchedule string = '0 */10 * * * *'
 @description('E-mail address that gets the alert when an event is not stored or a reconcile run fails; empty for none (the alert still shows in the portal).')
 param alertEmail string = ''
 
+@description('Memory of each function app instance, in MB: 512 (0.25 core), 2048 (1 core, the default) or 4096 (2 cores). README, "What it costs at rest".')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
 @description('Cosmos DB database name.')
 param databaseName string = 'acr'
 
@@ -117,6 +125,7 @@ module app 'modules/functionapp.bicep' = {
     restrictInbound: restrictInbound
     reconcileWebhooks: join(webhookIds, ',')
     reconcileSchedule: reconcileSchedule
+    instanceMemoryMB: instanceMemoryMB
   }
 }
 

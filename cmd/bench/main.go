@@ -48,11 +48,24 @@ func main() {
 }
 
 type options struct {
-	rounds   int
-	duration time.Duration
-	events   int
-	starts   int
-	pin      bool
+	rounds     int
+	duration   time.Duration
+	events     int
+	starts     int
+	pin        bool
+	handlerEnv envList
+}
+
+// envList is a repeatable KEY=VALUE flag.
+type envList []string
+
+func (e *envList) String() string { return strings.Join(*e, " ") }
+func (e *envList) Set(v string) error {
+	if !strings.Contains(v, "=") {
+		return fmt.Errorf("want KEY=VALUE, got %q", v)
+	}
+	*e = append(*e, v)
+	return nil
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -64,6 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	flags.IntVar(&o.events, "events", 2000, "events per store-path round at concurrency 32 (a tenth at concurrency 1)")
 	flags.IntVar(&o.starts, "starts", 20, "cold starts of each program")
 	flags.BoolVar(&o.pin, "pin", false, "pin cosmium to the last CPU and everything else to the others (needs taskset and 2 CPUs)")
+	flags.Var(&o.handlerEnv, "handler-env", "KEY=VALUE added to the handler's environment (repeatable), to try a setting such as GOGC")
 	if err := flags.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -119,11 +133,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"ACRSINK_FUNCTION_KEYS=bench-key", "ACRSINK_LOG_LEVEL=error",
 		"COSMOS_CONNECTION_STRING=" + cosmium.ConnectionString(), "COSMOS_DATABASE=bench", "COSMOS_CONTAINER=" + cfg.CosmosContainer,
 	}
-	handler, err := startProgram(ctx, handlerBin, env)
+	handler, err := startProgram(ctx, handlerBin, append(slices.Clone(env), o.handlerEnv...))
 	if err != nil {
 		return err
 	}
 	defer handler.stop()
+	// The same handler with Go's own garbage collector defaults (GOGC=100,
+	// no memory limit), whatever the handler's policy: the "before".
+	goDefault, err := startProgram(ctx, handlerBin, append(slices.Clone(env), "GOGC=100", "GOMEMLIMIT=off"))
+	if err != nil {
+		return err
+	}
+	defer goDefault.stop()
 	floor, err := startProgram(ctx, floorBin, nil)
 	if err != nil {
 		return err
@@ -178,6 +199,34 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	slices.Sort(lat)
 	peakRSS := handler.rss("VmHWM")
+
+	fmt.Fprintln(stderr, "garbage collector policy (store path, concurrency 32) ...")
+	var pol, def []float64
+	var polCPU, defCPU time.Duration
+	var polN, defN int
+	for round := range o.rounds {
+		for _, side := range []struct {
+			name  string
+			p     *program
+			rates *[]float64
+			cpu   *time.Duration
+			n     *int
+		}{{"policy", handler, &pol, &polCPU, &polN}, {"default", goDefault, &def, &defCPU, &defN}} {
+			before := side.p.cpu()
+			rate, _, err := viaHandler(ctx, side.p.url+"/images/push", fmt.Sprintf("gc-%s-%d-", side.name, round), o.events, 32)
+			if err != nil {
+				return err
+			}
+			*side.cpu += side.p.cpu() - before
+			*side.n += o.events
+			*side.rates = append(*side.rates, rate)
+		}
+	}
+	perEvent := func(d time.Duration, n int) string {
+		return fmt.Sprintf("%.0f µs", float64(d.Microseconds())/float64(max(n, 1)))
+	}
+	add(row{"GC policy, concurrency 32", "push events/s through the handler: its GC policy / Go's defaults (GOGC=100, no limit)", ratio(pol, def), 1, true,
+		fmt.Sprintf("%.0f / %.0f per s; CPU per event %s / %s; peak RSS %s / %s", median(pol), median(def), perEvent(polCPU, polN), perEvent(defCPU, defN), mib(handler.rss("VmHWM")), mib(goDefault.rss("VmHWM")))})
 
 	fmt.Fprintln(stderr, "cold start ...")
 	var hStart, fStart []float64
@@ -257,6 +306,24 @@ func startProgram(ctx context.Context, bin string, env []string) (*program, erro
 func (p *program) stop() {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	_ = p.cmd.Wait()
+}
+
+// cpu is the CPU time the process has used so far (user + system, from
+// /proc/PID/stat in clock ticks of 1/100 s, the Linux default).
+func (p *program) cpu() time.Duration {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(p.cmd.Process.Pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name may hold spaces; the fields after it are fixed.
+	_, rest, _ := strings.Cut(string(data), ") ")
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.Atoi(f[11])
+	stime, _ := strconv.Atoi(f[12])
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // rss reads a memory figure (VmRSS, VmHWM) of the process, in kB.

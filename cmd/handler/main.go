@@ -17,6 +17,7 @@ import (
 
 	"github.com/acrsink/acrsink/internal/arm"
 	"github.com/acrsink/acrsink/internal/config"
+	"github.com/acrsink/acrsink/internal/gcpolicy"
 	"github.com/acrsink/acrsink/internal/identity"
 	"github.com/acrsink/acrsink/internal/reconcile"
 	"github.com/acrsink/acrsink/internal/server"
@@ -51,6 +52,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	log := newLogger(stdout, cfg.LogLevel)
+	gc := gcpolicy.Apply(getenv)
+	log.Info("garbage collector", slog.Int("gogc", gc.Percent), slog.Bool("gogcFromEnv", gc.FromEnv), slog.Int64("memoryLimit", gc.MemoryLimit))
 	if len(cfg.Keys) == 0 {
 		log.Warn("ACRSINK_INSECURE_NO_AUTH is set: accepting requests with no function key; never do this where the port is reachable")
 	}

@@ -17,6 +17,13 @@ param functionKeys string
 param reconcileWebhooks string
 @description('When the reconciler runs (NCRONTAB).')
 param reconcileSchedule string
+@description('Memory of each instance, in MB: 512 (0.25 core), 2048 (1 core) or 4096 (2 cores).')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
 @description('Answer only the addresses of Azure Container Registry and Event Grid (service tags); everything else gets 403.')
 param restrictInbound bool = false
 
@@ -72,7 +79,7 @@ resource app 'Microsoft.Web/sites@2024-11-01' = {
       }
       scaleAndConcurrency: {
         maximumInstanceCount: 40
-        instanceMemoryMB: 2048
+        instanceMemoryMB: instanceMemoryMB
       }
       runtime: {
         name: 'custom'
@@ -139,6 +146,17 @@ resource app 'Microsoft.Web/sites@2024-11-01' = {
           // does not load the function without it.
           name: 'ACRSINK_RECONCILE_SCHEDULE'
           value: reconcileSchedule
+        }
+        {
+          // Go's soft memory limit for the handler: a quarter of the
+          // instance, since "instance resources are shared between your
+          // function code and the Functions host" (flex-consumption-plan).
+          // The host's own share is not published: a quarter is a guess
+          // that leaves it most. The handler peaked under 50 MiB under load
+          // (README, "Performance"), so the limit is a backstop, not a
+          // target.
+          name: 'GOMEMLIMIT'
+          value: '${instanceMemoryMB / 4}MiB'
         }
         {
           // This cloud's Resource Manager, so sovereign clouds need nothing.

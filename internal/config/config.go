@@ -55,6 +55,8 @@ var Settings = []Setting{
 	{Name: "ACRSINK_LOG_LEVEL", Where: Local, Default: "info", Doc: "debug, info, warn or error."},
 	{Name: "ACRSINK_RECONCILE_WEBHOOKS", Where: Azure, Doc: "Resource ids of the webhooks whose delivery history the reconciler reads, comma-separated; empty turns it off."},
 	{Name: "ACRSINK_RECONCILE_SCHEDULE", Where: Azure, Default: "0 */10 * * * *", Doc: "When the reconciler runs: an NCRONTAB expression the Functions host reads from reconcile/function.json (%ACRSINK_RECONCILE_SCHEDULE%); the handler never reads it."},
+	{Name: "GOGC", Where: Local, Doc: "Go's garbage collector target, read by the Go runtime; unset means the handler's own policy, 800 (internal/gcpolicy). Also an app setting in Azure, to override."},
+	{Name: "GOMEMLIMIT", Where: Azure, Doc: "Go's soft memory limit, read by the Go runtime; infra/ sets a quarter of the instance memory, the rest being the Functions host's and the platform's. Unset: no limit."},
 	{Name: "ACRSINK_ARM_ENDPOINT", Where: Azure, Default: arm.DefaultEndpoint, Doc: "Azure Resource Manager endpoint for the webhooks' history (its cloud's; infra/ sets environment().resourceManager). The token audience follows it."},
 }
 
