@@ -53,6 +53,7 @@ type options struct {
 	events     int
 	starts     int
 	pin        bool
+	cpus       int
 	handlerEnv envList
 }
 
@@ -77,9 +78,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	flags.IntVar(&o.events, "events", 2000, "events per store-path round at concurrency 32 (a tenth at concurrency 1)")
 	flags.IntVar(&o.starts, "starts", 20, "cold starts of each program")
 	flags.BoolVar(&o.pin, "pin", false, "pin cosmium to the last CPU and everything else to the others (needs taskset and 2 CPUs)")
+	flags.IntVar(&o.cpus, "cpus", 0, "run the whole bench (client, handler, cosmium) on the first N CPUs (taskset), to see how it scales")
 	flags.Var(&o.handlerEnv, "handler-env", "KEY=VALUE added to the handler's environment (repeatable), to try a setting such as GOGC")
 	if err := flags.Parse(args[1:]); err != nil {
 		return err
+	}
+	if o.cpus > 0 && os.Getenv("ACRSINK_BENCH_CPUS") == "" {
+		return onCPUs(ctx, o.cpus, args, stdout, stderr)
 	}
 	root, err := emulator.Root()
 	if err != nil {
@@ -167,13 +172,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs = append(fs, throughput(ctx, floor.url+"/images/push", ping, 32, o.duration))
 	}
 	add(row{"Handler overhead", "ping req/s: handler (key check) / bare net/http 204", ratio(hs, fs), 0.85, true,
-		fmt.Sprintf("%.0f / %.0f req/s", median(hs), median(fs))})
+		fmt.Sprintf("%.0f / %.0f req/s", median(hs), median(fs)), ""})
 
 	direct, err := directClient(cosmium.ConnectionString(), cfg.CosmosContainer)
 	if err != nil {
 		return err
 	}
-	var lat []time.Duration
+	var lat, viaLat1, dirLat1 []time.Duration
 	for _, conc := range []int{1, 32} {
 		fmt.Fprintf(stderr, "store path (concurrency %d) ...\n", conc)
 		n := o.events
@@ -188,17 +193,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				return err
 			}
 			via, lat = append(via, rate), append(lat, l...)
-			rate, err = viaSDK(ctx, direct, prefix+"direct-", n, conc)
+			rate, dl, err := viaSDK(ctx, direct, prefix+"direct-", n, conc)
 			if err != nil {
 				return err
 			}
 			dir = append(dir, rate)
+			if conc == 1 {
+				viaLat1, dirLat1 = append(viaLat1, l...), append(dirLat1, dl...)
+			}
 		}
 		add(row{fmt.Sprintf("Store path, concurrency %d", conc), "push events/s through the handler / CreateItem/s direct with azcosmos", ratio(via, dir), 0.9, true,
-			fmt.Sprintf("%.0f / %.0f per s", median(via), median(dir))})
+			fmt.Sprintf("%.0f / %.0f per s", median(via), median(dir)), ""})
 	}
 	slices.Sort(lat)
 	peakRSS := handler.rss("VmHWM")
+	slices.Sort(viaLat1)
+	slices.Sort(dirLat1)
+	added := func(p float64) string {
+		return fmt.Sprintf("%+.0f µs", float64(at(viaLat1, p)-at(dirLat1, p))/1000)
+	}
+	addedLine := fmt.Sprintf("| Handler-added latency, concurrency 1 | through the handler minus direct azcosmos on the same emulator: one more loopback hop plus our work | | | p50 %s, p99 %s (p50 %s / %s) |", added(0.5), added(0.99), pct(viaLat1, 0.5), pct(dirLat1, 0.5))
 
 	fmt.Fprintln(stderr, "garbage collector policy (store path, concurrency 32) ...")
 	var pol, def []float64
@@ -226,7 +240,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Sprintf("%.0f µs", float64(d.Microseconds())/float64(max(n, 1)))
 	}
 	add(row{"GC policy, concurrency 32", "push events/s through the handler: its GC policy / Go's defaults (GOGC=100, no limit)", ratio(pol, def), 1, true,
-		fmt.Sprintf("%.0f / %.0f per s; CPU per event %s / %s; peak RSS %s / %s", median(pol), median(def), perEvent(polCPU, polN), perEvent(defCPU, defN), mib(handler.rss("VmHWM")), mib(goDefault.rss("VmHWM")))})
+		fmt.Sprintf("%.0f / %.0f per s; CPU per event %s / %s; peak RSS %s / %s", median(pol), median(def), perEvent(polCPU, polN), perEvent(defCPU, defN), mib(handler.rss("VmHWM")), mib(goDefault.rss("VmHWM"))), ""})
+
+	azure, err := azureRows(ctx, o, handlerBin, cosmiumBin, dir, stderr)
+	if err != nil {
+		return err
+	}
+	for _, r := range azure {
+		add(r)
+	}
 
 	fmt.Fprintln(stderr, "cold start ...")
 	var hStart, fStart []float64
@@ -242,7 +264,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fStart = append(fStart, d.Seconds()*1000)
 	}
 	add(row{"Cold start", "exec to first GET / answer, median of " + strconv.Itoa(o.starts) + ": handler / minimal net/http", median(hStart) / median(fStart), 2, false,
-		fmt.Sprintf("%.1f ms / %.1f ms (goal < 20 ms)", median(hStart), median(fStart))})
+		fmt.Sprintf("%.1f ms / %.1f ms (goal < 20 ms)", median(hStart), median(fStart)), ""})
 
 	fmt.Fprintln(stderr, "allocation benchmark ...")
 	benchOut, err := goBench(ctx, root)
@@ -261,12 +283,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stdout, "|---|---|---|---|---|")
 	for _, r := range rows {
 		goal := fmt.Sprintf("≥ %.2f", r.goal)
-		if !r.higherIsBetter {
-			goal = fmt.Sprintf("≤ %.0fx", r.goal)
+		switch {
+		case r.goalText != "":
+			goal = r.goalText
+		case !r.higherIsBetter:
+			goal = fmt.Sprintf("≤ %gx", r.goal)
 		}
 		fmt.Fprintf(stdout, "| %s | %s | %.2f | %s | %s |\n", r.name, r.compares, r.measured, goal, r.absolute)
 	}
 	fmt.Fprintf(stdout, "| Store path latency | through the handler, all rounds | | | p50 %s, p99 %s |\n", pct(lat, 0.50), pct(lat, 0.99))
+	fmt.Fprintln(stdout, addedLine)
 	fmt.Fprintf(stdout, "| Memory | handler RSS | | | idle %s, peak %s |\n", mib(idleRSS), mib(peakRSS))
 	fmt.Fprintf(stdout, "\nDecode + validate + map + encode one event, no I/O (go test -bench . -benchmem ./internal/ingest/):\n\n%s\n", benchOut)
 	return nil
@@ -277,6 +303,8 @@ type row struct {
 	measured, goal float64
 	higherIsBetter bool
 	absolute       string
+	// goalText replaces the goal's usual rendering (≥ ratio, ≤ N×).
+	goalText string
 }
 
 // program is a running server started as the Functions host would.
@@ -421,28 +449,31 @@ func directClient(conn, container string) (*azcosmos.ContainerClient, error) {
 
 // viaSDK makes n CreateItem calls of the same documents the handler would
 // write, straight to the emulator.
-func viaSDK(ctx context.Context, c *azcosmos.ContainerClient, prefix string, n, conc int) (float64, error) {
+func viaSDK(ctx context.Context, c *azcosmos.ContainerClient, prefix string, n, conc int) (float64, []time.Duration, error) {
 	ev, err := acr.Parse(acrtest.Event("push"))
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	docs := make([][]byte, n)
 	for i := range docs {
 		ev.ID = prefix + strconv.Itoa(i)
 		d := document.New(ev, document.SourceWebhook, ev.Raw, time.Now())
 		if docs[i], err = json.Marshal(d); err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 	}
+	lat := make([]time.Duration, n)
 	start := time.Now()
 	failed := parallel(ctx, n, conc, func(i int) bool {
+		t0 := time.Now()
 		_, err := c.CreateItem(ctx, azcosmos.NewPartitionKeyString(prefix+strconv.Itoa(i)), docs[i], nil)
+		lat[i] = time.Since(t0)
 		return err == nil
 	})
 	if f := failed; f > 0 {
-		return 0, fmt.Errorf("%d of %d direct CreateItem calls failed", f, n)
+		return 0, nil, fmt.Errorf("%d of %d direct CreateItem calls failed", f, n)
 	}
-	return float64(n) / time.Since(start).Seconds(), nil
+	return float64(n) / time.Since(start).Seconds(), lat, nil
 }
 
 // coldStart is the time from exec to the first answer on GET /.
@@ -506,7 +537,15 @@ func pct(sorted []time.Duration, p float64) string {
 	if len(sorted) == 0 {
 		return "-"
 	}
-	return sorted[int(float64(len(sorted)-1)*p)].Round(10 * time.Microsecond).String()
+	return at(sorted, p).Round(10 * time.Microsecond).String()
+}
+
+// at is the p-th quantile of sorted durations (0 when there are none).
+func at(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[int(float64(len(sorted)-1)*p)]
 }
 
 func mib(kb int) string { return fmt.Sprintf("%.1f MiB", float64(kb)/1024) }
@@ -528,6 +567,22 @@ func pin(cosmiumPid int, log io.Writer) bool {
 		}
 	}
 	return true
+}
+
+// onCPUs runs this same bench again with its arguments, on CPUs 0..n-1
+// only: everything it starts inherits the affinity, and the Go runtime of
+// each sizes itself to those CPUs.
+func onCPUs(ctx context.Context, n int, args []string, stdout, stderr io.Writer) error {
+	if n > runtime.NumCPU() {
+		return fmt.Errorf("-cpus %d: this machine has %d", n, runtime.NumCPU())
+	}
+	cmd := exec.CommandContext(ctx, "taskset", append([]string{"-c", fmt.Sprintf("0-%d", n-1), args[0]}, args[1:]...)...)
+	cmd.Env = append(os.Environ(), "ACRSINK_BENCH_CPUS="+strconv.Itoa(n))
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("taskset: %w", err)
+	}
+	return nil
 }
 
 // parallel runs do(0..n-1) on conc workers and returns how many failed.

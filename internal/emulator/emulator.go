@@ -90,6 +90,10 @@ type Options struct {
 	Persist string
 	// Output receives cosmium's own log; nil discards it.
 	Output io.Writer
+	// DisableAuth accepts any Authorization header, so that a client
+	// signed in with Microsoft Entra ID (a bearer token, which cosmium
+	// cannot check) can talk to it: the bench's stand-in for Azure.
+	DisableAuth bool
 }
 
 // Server is a running cosmium.
@@ -125,6 +129,9 @@ func Start(ctx context.Context, bin string, opts Options) (*Server, error) {
 			return nil, err
 		}
 		args = append(args, "-Persist", opts.Persist)
+	}
+	if opts.DisableAuth {
+		args = append(args, "-DisableAuth")
 	}
 	cmd := exec.Command(bin, args...)
 	out := opts.Output

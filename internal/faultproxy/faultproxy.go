@@ -6,12 +6,25 @@
 // The SDK reads the account document at GET / and then talks to the
 // addresses listed there; the proxy rewrites them to itself, or the SDK
 // would go around it after the first request.
+//
+// It also stands in for the network between an app and Cosmos DB in Azure
+// (Options): a fixed delay on every request, and HTTPS, so that a new
+// connection costs a TLS handshake and a bearer token may be sent. It
+// counts the connections opened to it.
 package faultproxy
 
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -21,6 +34,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 type mode int
@@ -46,11 +60,27 @@ type Proxy struct {
 	faults   atomic.Int64
 	creates  atomic.Int64
 	reads    atomic.Int64
+	conns    atomic.Int64
+	opts     Options
+	cert     tls.Certificate
+	certPEM  []byte
+}
+
+// Options make the proxy a stand-in for Azure's network.
+type Options struct {
+	// Delay is added to every request before it is passed on.
+	Delay time.Duration
+	// TLS serves HTTPS with a self-signed certificate for 127.0.0.1
+	// (CertPEM), as Cosmos DB does.
+	TLS bool
 }
 
 // Start listens on a free loopback port and forwards to target (for example
 // http://127.0.0.1:8081/).
-func Start(target string) (*Proxy, error) {
+func Start(target string) (*Proxy, error) { return StartWith(target, Options{}) }
+
+// StartWith is Start with options.
+func StartWith(target string, o Options) (*Proxy, error) {
 	u, err := url.Parse(target)
 	if err != nil {
 		return nil, err
@@ -59,7 +89,13 @@ func Start(target string) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{target: u, addr: ln.Addr().String(), release: make(chan struct{})}
+	p := &Proxy{target: u, addr: ln.Addr().String(), release: make(chan struct{}), opts: o}
+	if o.TLS {
+		if p.cert, p.certPEM, err = selfSigned(); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(u)
@@ -72,12 +108,35 @@ func Start(target string) (*Proxy, error) {
 }
 
 func (p *Proxy) serve(ln net.Listener) {
-	p.srv = &http.Server{Handler: http.HandlerFunc(p.handle)}
+	p.srv = &http.Server{
+		Handler: http.HandlerFunc(p.handle),
+		ConnState: func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				p.conns.Add(1)
+			}
+		},
+	}
+	if p.opts.TLS {
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{p.cert}})
+	}
 	go func() { _ = p.srv.Serve(ln) }()
 }
 
+func (p *Proxy) scheme() string {
+	if p.opts.TLS {
+		return "https"
+	}
+	return "http"
+}
+
 // Endpoint is the proxy's account endpoint.
-func (p *Proxy) Endpoint() string { return "http://" + p.addr + "/" }
+func (p *Proxy) Endpoint() string { return p.scheme() + "://" + p.addr + "/" }
+
+// CertPEM is the certificate it serves with TLS, for a client to trust.
+func (p *Proxy) CertPEM() []byte { return p.certPEM }
+
+// Connections is the connections opened to the proxy so far.
+func (p *Proxy) Connections() int64 { return p.conns.Load() }
 
 // Faults counts the requests answered with a fault.
 func (p *Proxy) Faults() int64 { return p.faults.Load() }
@@ -144,6 +203,13 @@ func (p *Proxy) Close() {
 }
 
 func (p *Proxy) handle(w http.ResponseWriter, r *http.Request) {
+	if p.opts.Delay > 0 {
+		select {
+		case <-time.After(p.opts.Delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	switch dir, _ := path.Split(r.URL.Path); {
 	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/docs"):
 		p.creates.Add(1)
@@ -198,10 +264,37 @@ func (p *Proxy) rewriteAccount(resp *http.Response) error {
 	if err != nil {
 		return err
 	}
-	body = bytes.ReplaceAll(body, []byte(p.target.Host), []byte(p.addr))
-	body = bytes.ReplaceAll(body, []byte("localhost:"+p.target.Port()), []byte(p.addr))
+	for _, from := range []string{p.target.Host, "localhost:" + p.target.Port()} {
+		body = bytes.ReplaceAll(body, []byte(p.target.Scheme+"://"+from), []byte(p.scheme()+"://"+p.addr))
+		body = bytes.ReplaceAll(body, []byte(from), []byte(p.addr))
+	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	resp.ContentLength = int64(len(body))
 	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
 	return nil
+}
+
+// selfSigned makes a certificate for 127.0.0.1 that signs itself.
+func selfSigned() (tls.Certificate, []byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "faultproxy"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	pemCert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pemCert, nil
 }

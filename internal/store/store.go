@@ -152,9 +152,14 @@ func (c *Cosmos) do(call func(*azcosmos.ContainerClient) error) error {
 // Warm does at once, in the background, what the client otherwise does on
 // its first call: get a token (from the managed identity, with Entra ID),
 // read the account's metadata, and open a connection (a TLS handshake in
-// Azure). A call made meanwhile waits for it, since it needs the same
-// things; a cold start's first event then pays only what is left of it.
-// The warm-up is a point read of an id no event has; limit bounds it, and a
+// Azure). A call made meanwhile waits for it, bounded by the call's own
+// deadline, then goes on with a warm client. Joining the SDK's work in
+// flight instead (azcosmos shares one account read between callers) saved
+// one store round trip on a first event that arrives during the warm-up,
+// but let a request outlive its deadline while the store was unreachable
+// (TestAStoreThatIsDownGets503WithinTheBudget, which answered 502 after the
+// server's write timeout): the bounded wait is the safer of the two. The
+// warm-up is a point read of an id no event has; limit bounds it, and a
 // store that cannot answer costs nothing but a log line: the first call
 // tries again. done is called once, with how long it took and its error.
 // Call Warm before any other method, and at most once.

@@ -30,14 +30,27 @@ import (
 type Identity struct {
 	URL, Header, Token string
 
+	srv       *httptest.Server
 	mu        sync.Mutex
 	resources []string
 }
 
 // NewIdentity starts one for the test.
 func NewIdentity(t testing.TB) *Identity {
+	id := StartIdentity(0)
+	t.Cleanup(id.Close)
+	return id
+}
+
+// Close stops it.
+func (id *Identity) Close() { id.srv.Close() }
+
+// StartIdentity starts one that takes delay to answer each token request
+// (the bench's stand-in for the real endpoint's latency); Close stops it.
+func StartIdentity(delay time.Duration) *Identity {
 	id := &Identity{Header: random(), Token: "token-" + random()}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	id.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(delay)
 		q := r.URL.Query()
 		if r.Header.Get("X-IDENTITY-HEADER") != id.Header || q.Get("api-version") != "2019-08-01" || q.Get("resource") == "" {
 			w.WriteHeader(http.StatusBadRequest)
@@ -55,8 +68,7 @@ func NewIdentity(t testing.TB) *Identity {
 			"token_type":   "Bearer",
 		})
 	}))
-	t.Cleanup(srv.Close)
-	id.URL = srv.URL + "/msi/token"
+	id.URL = id.srv.URL + "/msi/token"
 	return id
 }
 
