@@ -105,12 +105,14 @@ func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 		case rec.status >= 400:
 			level = slog.LevelWarn
 		}
-		attrs := []slog.Attr{
+		// Room for every attribute the line can have: no regrowth per request.
+		attrs := make([]slog.Attr, 0, 12)
+		attrs = append(attrs,
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status),
 			slog.Float64("durationMs", float64(time.Since(start).Microseconds())/1000),
-		}
+		)
 		for _, a := range []struct{ k, v string }{
 			{"eventId", ri.EventID}, {"action", ri.Action}, {"repository", ri.Repository},
 			{"tag", ri.Tag}, {"region", ri.Region}, {"outcome", ri.Outcome},
