@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -120,24 +119,13 @@ func timedPost(url string, body []byte) (time.Duration, error) {
 // GET / answers, and returns exec-to-201 of that first event and the median
 // of steady single events after it, on the same handler.
 func firstEvent(ctx context.Context, bin string, a *azureLike, run int) (first, steady time.Duration, err error) {
-	port, err := emulator.FreePort()
+	start := time.Now()
+	p, err := startProgram(ctx, bin, a.env)
 	if err != nil {
 		return 0, 0, err
 	}
-	cmd := exec.Command(bin)
-	cmd.Env = append([]string{"FUNCTIONS_CUSTOMHANDLER_PORT=" + strconv.Itoa(port)}, a.env...)
-	url := "http://127.0.0.1:" + strconv.Itoa(port)
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		return 0, 0, err
-	}
-	defer func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	}()
-	if err := waitReady(ctx, url+"/", 10*time.Second); err != nil {
-		return 0, 0, err
-	}
+	defer p.stop()
+	url := p.url
 	if _, err := timedPost(url+"/images/push", pushEvent(fmt.Sprintf("first-%d-0", run))); err != nil {
 		return 0, 0, fmt.Errorf("first event: %w", err)
 	}

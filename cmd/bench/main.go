@@ -423,11 +423,10 @@ func throughput(ctx context.Context, url string, body []byte, conc int, d time.D
 // viaHandler posts n distinct push events and returns events per second and
 // each request's latency.
 func viaHandler(ctx context.Context, url, prefix string, n, conc int) (float64, []time.Duration, error) {
-	template := acrtest.Event("push")
 	lat := make([]time.Duration, n)
 	start := time.Now()
 	failed := parallel(ctx, n, conc, func(i int) bool {
-		body := bytes.Replace(template, []byte("cb8c3971-9adc-488b-bdd8-43cbb4974ff5"), []byte(prefix+strconv.Itoa(i)), 1)
+		body := pushEvent(prefix + strconv.Itoa(i))
 		t0 := time.Now()
 		s, err := post(url, body)
 		lat[i] = time.Since(t0)

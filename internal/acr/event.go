@@ -107,6 +107,18 @@ func ValidRegion(s string) bool {
 	return true
 }
 
+// TakeRegion records value as the region that sent e when it is text (not
+// a JSON number or the like, isString) that ValidRegion accepts, and
+// reports whether it did: every door applies the rule through here and
+// says in its own way what it left out.
+func (e *Event) TakeRegion(value string, isString bool) bool {
+	if !isString || !ValidRegion(value) {
+		return false
+	}
+	e.Region = value
+	return true
+}
+
 // Time is the event's own time, or the zero time when it has none.
 func (e Event) Time() time.Time {
 	t, _ := time.Parse(time.RFC3339Nano, e.Timestamp)

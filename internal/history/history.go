@@ -108,9 +108,7 @@ func deliveries(entries []wire, first int) []Delivery {
 		default:
 			d.Event, d.Err = content(e.Request.Content)
 			if h := e.Request.Headers; d.Err == nil && h.present {
-				if h.isString && acr.ValidRegion(h.value) {
-					d.Event.Region = h.value
-				} else {
+				if !d.Event.TakeRegion(h.value, h.isString) {
 					d.Warning = fmt.Sprintf("%s header %q ignored (want %s); the event is stored without a region", acr.RegionHeader, acr.Clip(h.value), acr.RegionRule)
 				}
 			}

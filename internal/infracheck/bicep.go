@@ -223,6 +223,15 @@ func Properties(f *File, obj *Node) []Property {
 	return out
 }
 
+// textOf is the source of n, or "nothing" when there is no n, for a
+// message or a comparison that must not match anything.
+func textOf(f *File, n *Node) string {
+	if n == nil {
+		return "nothing"
+	}
+	return f.Text(n)
+}
+
 // Params lists the names of the parameters f declares.
 func Params(f *File) []string {
 	var out []string

@@ -274,7 +274,7 @@ func (e evaluator) call(n *Node, depth int) (any, error) {
 			return len(v) == 0, nil
 		}
 		return nil, fmt.Errorf("%s: empty of neither a string nor an array", text)
-	case "trim", "tolower", "toupper":
+	case "trim", "tolower":
 		if err := want(1); err != nil {
 			return nil, err
 		}
@@ -282,39 +282,29 @@ func (e evaluator) call(n *Node, depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		switch strings.ToLower(name) {
-		case "trim":
+		if strings.ToLower(name) == "trim" {
 			return strings.TrimSpace(s), nil
-		case "tolower":
-			return strings.ToLower(s), nil
 		}
-		return strings.ToUpper(s), nil
+		return strings.ToLower(s), nil
 	case "replace":
 		if err := want(3); err != nil {
 			return nil, err
 		}
-		var s [3]string
-		for i := range s {
-			var err error
-			if s[i], err = str(args[i], text); err != nil {
-				return nil, err
-			}
+		s, err := strs(args, text)
+		if err != nil {
+			return nil, err
 		}
 		return strings.ReplaceAll(s[0], s[1], s[2]), nil
 	case "split":
 		if err := want(2); err != nil {
 			return nil, err
 		}
-		s, err := str(args[0], text)
-		if err != nil {
-			return nil, err
-		}
-		sep, err := str(args[1], text)
+		s, err := strs(args, text)
 		if err != nil {
 			return nil, err
 		}
 		out := []any{}
-		for _, p := range strings.Split(s, sep) {
+		for _, p := range strings.Split(s[0], s[1]) {
 			out = append(out, p)
 		}
 		return out, nil
@@ -342,25 +332,17 @@ func (e evaluator) call(n *Node, depth int) (any, error) {
 		if !ok || err != nil {
 			return nil, fmt.Errorf("%s: join needs an array and a separator", text)
 		}
-		var parts []string
-		for _, v := range list {
-			s, err := str(v, text)
-			if err != nil {
-				return nil, err
-			}
-			parts = append(parts, s)
+		parts, err := strs(list, text)
+		if err != nil {
+			return nil, err
 		}
 		return strings.Join(parts, sep), nil
 	case "resourceid":
 		// resourceId(group, type, name, ...) in the deployment's
 		// subscription, as ARM builds it.
-		var s []string
-		for _, a := range args {
-			v, err := str(a, text)
-			if err != nil {
-				return nil, err
-			}
-			s = append(s, v)
+		s, err := strs(args, text)
+		if err != nil {
+			return nil, err
 		}
 		if len(s) < 3 {
 			return nil, fmt.Errorf("%s: resourceId takes a group, a type and names here", text)
@@ -380,17 +362,6 @@ func (e evaluator) call(n *Node, depth int) (any, error) {
 			id += "/" + segs[i] + "/" + names[i]
 		}
 		return id, nil
-	case "length":
-		if err := want(1); err != nil {
-			return nil, err
-		}
-		switch v := args[0].(type) {
-		case string:
-			return float64(len(v)), nil
-		case []any:
-			return float64(len(v)), nil
-		}
-		return nil, fmt.Errorf("%s: length of neither a string nor an array", text)
 	}
 	return nil, fmt.Errorf("%s: the checks cannot evaluate %s()", text, name)
 }
@@ -398,6 +369,18 @@ func (e evaluator) call(n *Node, depth int) (any, error) {
 // unescape reads Bicep's escapes: \\, \', \n, \r, \t, \$.
 func unescape(s string) string {
 	return strings.NewReplacer(`\\`, `\`, `\'`, `'`, `\n`, "\n", `\r`, "\r", `\t`, "\t", `\$`, `$`).Replace(s)
+}
+
+// strs is str of each value.
+func strs(vs []any, text string) ([]string, error) {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		var err error
+		if out[i], err = str(v, text); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func str(v any, text string) (string, error) {

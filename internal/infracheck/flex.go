@@ -102,7 +102,7 @@ func FlexProblems(files []*File) []string {
 		f := r.File
 		at := fmt.Sprintf("%s:%d: config %s of a Flex Consumption app", f.Path, r.Row, r.Symbol)
 		props := Lookup(f, r.Body, "properties")
-		switch name := strings.Trim(f.Text(orEmpty(Lookup(f, r.Body, "name"))), "'"); name {
+		switch name := strings.Trim(textOf(f, Lookup(f, r.Body, "name")), "'"); name {
 		case "web":
 			problems = append(problems, refusedProperties(at, "properties", f, props)...)
 		case "appsettings":
@@ -163,11 +163,4 @@ func settingNames(f *File, arr *Node) []string {
 		}
 	}
 	return out
-}
-
-func orEmpty(n *Node) *Node {
-	if n == nil {
-		return &Node{}
-	}
-	return n
 }

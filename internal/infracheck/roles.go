@@ -97,10 +97,3 @@ func stringList(f *File, arr *Node) []string {
 	}
 	return out
 }
-
-func textOf(f *File, n *Node) string {
-	if n == nil {
-		return "nothing"
-	}
-	return f.Text(n)
-}

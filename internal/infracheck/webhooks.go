@@ -141,12 +141,12 @@ func WebhookProblems(s *Schemas, main *File, files []*File, registry, regions, h
 		return append(problems, fmt.Sprintf("%s:%d: module %s, reconcileWebhooks: %v", main.Path, app.Row, app.Symbol, err))
 	}
 	var named []string
+	prefix := "/subscriptions/" + Deployment["subscription().subscriptionId"].(string) + "/resourceGroups/" + Deployment["resourceGroup().name"].(string) +
+		"/providers/Microsoft.ContainerRegistry/registries/" + registry + "/webhooks/"
 	for _, id := range strings.Split(setting, ",") {
 		if id == "" {
 			continue
 		}
-		prefix := "/subscriptions/" + Deployment["subscription().subscriptionId"].(string) + "/resourceGroups/" + Deployment["resourceGroup().name"].(string) +
-			"/providers/Microsoft.ContainerRegistry/registries/" + registry + "/webhooks/"
 		name, ok := strings.CutPrefix(id, prefix)
 		if !ok {
 			problems = append(problems, fmt.Sprintf("ACRSINK_RECONCILE_WEBHOOKS names %s, not a webhook of registry %s", id, registry))

@@ -58,14 +58,12 @@ func handleWebhook(o Options) http.Handler {
 	})
 }
 
-// takeRegion records value, the region that from says sent ev, when it is
-// text (not a JSON number or the like) that acr.ValidRegion accepts.
-// Anything else is logged once and left out of the document: a
+// takeRegion records value, the region that from says sent ev, when
+// acr.Event.TakeRegion takes it. Anything else is logged once and left out of the document: a
 // misconfigured webhook or subscription is no reason to refuse an event that
 // ACR will not send again.
 func takeRegion(log *slog.Logger, r *http.Request, ev *acr.Event, from, value string, isString bool) {
-	if isString && acr.ValidRegion(value) {
-		ev.Region = value
+	if ev.TakeRegion(value, isString) {
 		return
 	}
 	attrs := []slog.Attr{slog.String("from", from), slog.String("value", acr.Clip(value)), slog.String("want", acr.RegionRule)}
@@ -97,28 +95,17 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 // stored; infra/'s alert looks for it.
 const LogNotStored = "event not stored"
 
-// readAll reads r to the end into one buffer of the size the request
-// declared, when it declared one within MaxBody (io.ReadAll would start
-// small and grow, copying, for every event), then grows it if the body
-// runs longer than declared.
+// readAll reads a request body of the size the request declared (within
+// MaxBody) into one buffer of that size: io.ReadAll would start small and
+// grow, copying, for every event. net/http's server reads no more than
+// Content-Length from a body, and a shorter one is an io.ErrUnexpectedEOF.
 func readAll(r io.Reader, size int64) ([]byte, error) {
 	if size <= 0 || size > MaxBody {
 		return io.ReadAll(r)
 	}
-	buf := make([]byte, 0, size+1) // +1: room to see the end without growing
-	for {
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-	}
+	buf := make([]byte, size)
+	_, err := io.ReadFull(r, buf)
+	return buf, err
 }
 
 // storeFailed answers 503 for one event that was not stored.
