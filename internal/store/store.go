@@ -6,6 +6,7 @@ package store
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -65,6 +66,7 @@ func Open(cfg config.Config, opts Options) (*Cosmos, error) {
 	if opts.Transport != nil {
 		co.Transport = opts.Transport
 	}
+	co.PerRetryPolicies = []policy.Policy{endWarmUp{}}
 	var open func() (*azcosmos.Client, error)
 	switch {
 	case cfg.CosmosEndpoint != "":
@@ -143,7 +145,7 @@ func (c *Cosmos) do(call func(*azcosmos.ContainerClient) error) error {
 		_, ctr = c.current()
 		err = call(ctr)
 	}
-	if err == nil || StatusCode(err) != 0 {
+	if err == nil || StatusCode(err) != 0 || errors.Is(err, errWarmedUp) {
 		c.reached.Store(true)
 	}
 	return err
@@ -152,14 +154,15 @@ func (c *Cosmos) do(call func(*azcosmos.ContainerClient) error) error {
 // Warm does at once, in the background, what the client otherwise does on
 // its first call: get a token (from the managed identity, with Entra ID),
 // read the account's metadata, and open a connection (a TLS handshake in
-// Azure). A call made meanwhile waits for it, bounded by the call's own
-// deadline, then goes on with a warm client. Joining the SDK's work in
-// flight instead (azcosmos shares one account read between callers) saved
-// one store round trip on a first event that arrives during the warm-up,
-// but let a request outlive its deadline while the store was unreachable
-// (TestAStoreThatIsDownGets503WithinTheBudget, which answered 502 after the
-// server's write timeout): the bounded wait is the safer of the two. The
-// warm-up is a point read of an id no event has; limit bounds it, and a
+// Azure). It is a point read that stops, unsent, once the SDK has done all
+// of that (see endWarmUp): sending it would put one more store round trip
+// in front of an event that arrives meanwhile. A call made meanwhile waits
+// for it, bounded by the call's own deadline, then goes on with a warm
+// client. Joining the SDK's work in flight instead (azcosmos shares one
+// account read between callers) let a request outlive its deadline while
+// the store was unreachable (TestAStoreThatIsDownGets503WithinTheBudget,
+// which answered 502 after the server's write timeout): azcosmos runs that
+// read without the caller's cancellation. limit bounds the warm-up, and a
 // store that cannot answer costs nothing but a log line: the first call
 // tries again. done is called once, with how long it took and its error.
 // Call Warm before any other method, and at most once.
@@ -168,11 +171,49 @@ func (c *Cosmos) Warm(ctx context.Context, limit time.Duration, done func(time.D
 	go func() {
 		defer close(c.warm)
 		start := time.Now()
-		ctx, cancel := context.WithTimeout(ctx, limit)
+		// The first TLS handshake loads the system's trusted roots, 13-15
+		// ms measured on this project's Debian machine (cmd/bench's first
+		// event). Done now, it overlaps the token request, which is plain
+		// HTTP to the managed identity endpoint in Azure and needs none.
+		go func() { _, _ = x509.SystemCertPool() }()
+		ctx, cancel := context.WithTimeout(context.WithValue(ctx, warmUpKey{}, true), limit)
 		defer cancel()
 		_, _, err := c.get(ctx, "acrsink-warm-up")
+		if errors.Is(err, errWarmedUp) {
+			err = nil
+		}
 		done(time.Since(start), err)
 	}()
+}
+
+// warmUpKey marks the warm-up's context.
+type warmUpKey struct{}
+
+// errWarmedUp is how the warm-up's request ends. It is not retriable
+// (azcore's retry policy gives up on an error with a NonRetriable method).
+var errWarmedUp error = warmedUp{}
+
+type warmedUp struct{}
+
+func (warmedUp) Error() string { return "cosmos: warm-up done (request not sent)" }
+func (warmedUp) NonRetriable() {}
+
+// endWarmUp stops the warm-up's point read before it is sent. As a
+// per-retry policy it runs after everything the warm-up is for: azcosmos
+// puts its account-metadata read in a per-call policy and its token in a
+// per-retry policy, both before the client's own per-retry policies
+// (azcosmos v1.5.0 newClient; azcore runtime.NewPipeline), and the
+// metadata read opened a connection in the shared transport. The account
+// read itself also passes here (the SDK builds its pipeline from the same
+// options) and carries the warm-up's context values, so only the item
+// request is stopped.
+type endWarmUp struct{}
+
+func (endWarmUp) Do(req *policy.Request) (*http.Response, error) {
+	if req.Raw().Context().Value(warmUpKey{}) != nil && strings.Contains(req.Raw().URL.Path, "/docs/") {
+		return nil, errWarmedUp
+	}
+	return req.Next()
 }
 
 // waitWarm waits for a warm-up in progress, at most until ctx ends.
