@@ -115,10 +115,11 @@ func timedPost(url string, body []byte) (time.Duration, error) {
 	return time.Since(start), nil
 }
 
-// firstEvent starts the handler as the host does, posts an event the moment
+// firstEvent starts a program as the host does, posts an event the moment
 // GET / answers, and returns exec-to-201 of that first event and the median
-// of steady single events after it, on the same handler.
-func firstEvent(ctx context.Context, bin string, a *azureLike, run int) (first, steady time.Duration, err error) {
+// of steady single events after it, on the same program. name makes the
+// event ids unique.
+func firstEvent(ctx context.Context, bin string, a *azureLike, name string) (first, steady time.Duration, err error) {
 	start := time.Now()
 	p, err := startProgram(ctx, bin, a.env)
 	if err != nil {
@@ -126,13 +127,13 @@ func firstEvent(ctx context.Context, bin string, a *azureLike, run int) (first, 
 	}
 	defer p.stop()
 	url := p.url
-	if _, err := timedPost(url+"/images/push", pushEvent(fmt.Sprintf("first-%d-0", run))); err != nil {
+	if _, err := timedPost(url+"/images/push", pushEvent(name+"-0")); err != nil {
 		return 0, 0, fmt.Errorf("first event: %w", err)
 	}
 	first = time.Since(start)
 	var ds []float64
 	for i := 1; i <= 10; i++ {
-		d, err := timedPost(url+"/images/push", pushEvent(fmt.Sprintf("first-%d-%d", run, i)))
+		d, err := timedPost(url+"/images/push", pushEvent(name+"-"+strconv.Itoa(i)))
 		if err != nil {
 			return 0, 0, err
 		}
@@ -178,7 +179,7 @@ func burst(url, prefix string, n int) ([]time.Duration, error) {
 
 // azureRows measures the handler in the Azure-like setting: the first event
 // after a cold start, connections per 1,000 events, and a burst.
-func azureRows(ctx context.Context, o options, handlerBin, cosmiumBin, dir string, log io.Writer) ([]row, error) {
+func azureRows(ctx context.Context, o options, handlerBin, floorStoreBin, cosmiumBin, dir string, log io.Writer) ([]row, error) {
 	a, err := startAzureLike(ctx, cosmiumBin, dir)
 	if err != nil {
 		return nil, err
@@ -187,17 +188,23 @@ func azureRows(ctx context.Context, o options, handlerBin, cosmiumBin, dir strin
 	var rows []row
 
 	fmt.Fprintln(log, "first event after a cold start (Azure-like latency) ...")
-	var firsts, steadies []float64
+	var firsts, steadies, floors []float64
 	for i := range o.starts {
-		f, s, err := firstEvent(ctx, handlerBin, a, i)
+		f, s, err := firstEvent(ctx, handlerBin, a, fmt.Sprintf("first-%d", i))
 		if err != nil {
 			return nil, err
 		}
 		firsts, steadies = append(firsts, float64(f)), append(steadies, float64(s))
+		if f, _, err = firstEvent(ctx, floorStoreBin, a, fmt.Sprintf("floor-%d", i)); err != nil {
+			return nil, fmt.Errorf("floor: %w", err)
+		}
+		floors = append(floors, float64(f))
 	}
+	ms := func(xs []float64) string { return time.Duration(median(xs)).Round(100 * time.Microsecond).String() }
 	rows = append(rows, row{"First event after a cold start", fmt.Sprintf("exec to the first event's 201, posted as GET / answers / a steady event's latency, median of %d starts (store +%s, token +%s)", o.starts, storeDelay, tokenDelay),
-		ratio(firsts, steadies), 1.5, false,
-		fmt.Sprintf("%s / %s", time.Duration(median(firsts)).Round(100*time.Microsecond), time.Duration(median(steadies)).Round(100*time.Microsecond)), ""})
+		ratio(firsts, steadies), 1.5, false, ms(firsts) + " / " + ms(steadies), ""})
+	rows = append(rows, row{"First event, against the SDK's floor", "the same exec-to-201: handler / the smallest program that stores the event with azcosmos and no warm-up (cmd/bench/internal/floorstore), interleaved",
+		ratio(firsts, floors), 1, false, ms(firsts) + " / " + ms(floors), ""})
 
 	handler, err := startProgram(ctx, handlerBin, a.env)
 	if err != nil {

@@ -96,8 +96,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer os.RemoveAll(dir)
 	fmt.Fprintln(stderr, "building handler, floor and cosmium ...")
-	handlerBin, floorBin := filepath.Join(dir, "handler"), filepath.Join(dir, "floor")
-	for bin, pkg := range map[string]string{handlerBin: "./cmd/handler", floorBin: "./cmd/bench/internal/floor"} {
+	handlerBin, floorBin, floorStoreBin := filepath.Join(dir, "handler"), filepath.Join(dir, "floor"), filepath.Join(dir, "floorstore")
+	for bin, pkg := range map[string]string{handlerBin: "./cmd/handler", floorBin: "./cmd/bench/internal/floor", floorStoreBin: "./cmd/bench/internal/floorstore"} {
 		cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg)
 		cmd.Dir, cmd.Stderr = root, stderr
 		if err := cmd.Run(); err != nil {
@@ -242,7 +242,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	add(row{"GC policy, concurrency 32", "push events/s through the handler: its GC policy / Go's defaults (GOGC=100, no limit)", ratio(pol, def), 1, true,
 		fmt.Sprintf("%.0f / %.0f per s; CPU per event %s / %s; peak RSS %s / %s", median(pol), median(def), perEvent(polCPU, polN), perEvent(defCPU, defN), mib(handler.rss("VmHWM")), mib(goDefault.rss("VmHWM"))), ""})
 
-	azure, err := azureRows(ctx, o, handlerBin, cosmiumBin, dir, stderr)
+	azure, err := azureRows(ctx, o, handlerBin, floorStoreBin, cosmiumBin, dir, stderr)
 	if err != nil {
 		return err
 	}
