@@ -9,7 +9,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -457,7 +456,7 @@ func viaSDK(ctx context.Context, c *azcosmos.ContainerClient, prefix string, n, 
 	for i := range docs {
 		ev.ID = prefix + strconv.Itoa(i)
 		d := document.New(ev, document.SourceWebhook, ev.Raw, time.Now())
-		if docs[i], err = json.Marshal(d); err != nil {
+		if docs[i], err = d.Marshal(); err != nil {
 			return 0, nil, err
 		}
 	}

@@ -2,6 +2,7 @@ package document_test
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 
@@ -34,7 +35,7 @@ func TestNewLeavesOutWhatACRDidNotSend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := json.Marshal(document.New(ev, document.SourceWebhook, ev.Raw, time.Unix(0, 0)))
+	b, _ := document.New(ev, document.SourceWebhook, ev.Raw, time.Unix(0, 0)).Marshal()
 	var m map[string]any
 	_ = json.Unmarshal(b, &m)
 	for _, k := range []string{"loginServer", "requestId", "method", "userAgent", "image", "actor"} {
@@ -73,7 +74,7 @@ func TestRegionIsMappedAndLeftOutWhenUnknown(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ev, _ := acr.Parse(acrtest.Event("push"))
 			ev.Region = tt.region
-			b, _ := json.Marshal(document.New(ev, document.SourceWebhook, ev.Raw, time.Now()))
+			b, _ := document.New(ev, document.SourceWebhook, ev.Raw, time.Now()).Marshal()
 			var m map[string]any
 			_ = json.Unmarshal(b, &m)
 			got, present := m["region"]
@@ -84,5 +85,59 @@ func TestRegionIsMappedAndLeftOutWhenUnknown(t *testing.T) {
 				t.Error("the payload is not the event as received")
 			}
 		})
+	}
+}
+
+func TestMarshalWritesWhatEncodingJSONWouldWithThePayloadAsReceived(t *testing.T) {
+	pretty := []byte("{\n  \"id\": \"p1\",\n  \"action\": \"push\",\n  \"target\": {\"repository\": \"a<b>&c\", \"tag\": \"v1\"},\n  \"request\": {\"host\": \"r.azurecr.io\", \"useragent\": \"docker/27 \\u2028 go\"}\n}\n")
+	tests := []struct {
+		name string
+		body []byte
+	}{
+		{"a pretty-printed push with characters encoding/json escapes", pretty},
+	}
+	for _, name := range acrtest.Names() {
+		tests = append(tests, struct {
+			name string
+			body []byte
+		}{"the sample " + name, acrtest.Event(name)})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev, err := acr.Parse(tt.body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev.Region = "westus2"
+			d := document.New(ev, document.SourceWebhook, ev.Raw, time.Unix(1, 5))
+			got, err := d.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !json.Valid(got) {
+				t.Fatalf("not JSON: %s", got)
+			}
+			want, _ := json.Marshal(d)
+			var g, w any
+			_ = json.Unmarshal(got, &g)
+			_ = json.Unmarshal(want, &w)
+			if !reflect.DeepEqual(g, w) {
+				t.Errorf("Marshal = %s\nencoding/json = %s", got, want)
+			}
+		})
+	}
+}
+
+func TestMarshalWritesAMissingPayloadAsNull(t *testing.T) {
+	got, err := document.Document{ID: "x", Action: "push"}.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(got, &m); err != nil {
+		t.Fatalf("not JSON: %s", got)
+	}
+	if p, ok := m["payload"]; !ok || string(p) != "null" {
+		t.Errorf("payload = %s (present %v), want null", p, ok)
 	}
 }

@@ -2,7 +2,6 @@ package ingest_test
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -17,7 +16,7 @@ import (
 type encodingStore struct{ n int }
 
 func (s *encodingStore) Create(_ context.Context, d document.Document) (bool, error) {
-	b, err := json.Marshal(d)
+	b, err := d.Marshal()
 	s.n += len(b)
 	return true, err
 }

@@ -3,7 +3,6 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -45,7 +44,7 @@ func benchPost(b *testing.B, st ingest.Store, body []byte, want int) {
 type encodingStore struct{}
 
 func (encodingStore) Create(_ context.Context, d document.Document) (bool, error) {
-	_, err := json.Marshal(d)
+	_, err := d.Marshal()
 	return true, err
 }
 

@@ -239,7 +239,7 @@ func (c *Cosmos) Create(ctx context.Context, doc document.Document) (created boo
 	if err := c.waitWarm(ctx); err != nil {
 		return false, err
 	}
-	body, err := json.Marshal(doc)
+	body, err := doc.Marshal()
 	if err != nil {
 		return false, fmt.Errorf("cosmos: encode document %s: %w", doc.ID, err)
 	}
