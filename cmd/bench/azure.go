@@ -214,12 +214,18 @@ func azureRows(ctx context.Context, o options, handlerBin, floorStoreBin, cosmiu
 	url := handler.url + "/images/push"
 	for _, conc := range []int{1, 32} {
 		fmt.Fprintf(log, "connections to the store (concurrency %d) ...\n", conc)
-		per, err := connectionsPer1000(ctx, url, a, fmt.Sprintf("conn-%d-", conc), 1000, conc)
-		if err != nil {
-			return nil, err
+		// Twice: the first 1,000 fill the pool (Go's transport may dial a
+		// spare connection when one frees up while it dials), the next
+		// show whether connections keep being opened.
+		var per [2]float64
+		for i := range per {
+			var err error
+			if per[i], err = connectionsPer1000(ctx, url, a, fmt.Sprintf("conn-%d-%d-", conc, i), 1000, conc); err != nil {
+				return nil, err
+			}
 		}
-		rows = append(rows, row{fmt.Sprintf("Store connections, concurrency %d", conc), "connections opened to the store per 1,000 events, counted at the proxy (each one a TLS handshake)",
-			per, float64(conc), false, fmt.Sprintf("%.0f per 1,000 events", per), fmt.Sprintf("≤ %d", conc)})
+		rows = append(rows, row{fmt.Sprintf("Store connections, concurrency %d", conc), "connections opened to the store per 1,000 events, counted at the proxy (each one a TLS handshake): the first 1,000 events",
+			per[0], float64(conc), false, fmt.Sprintf("%.0f in the first 1,000 events, %.0f in the next 1,000", per[0], per[1]), fmt.Sprintf("≤ %d", conc)})
 	}
 
 	fmt.Fprintln(log, "a burst of 50 ...")
