@@ -141,3 +141,34 @@ func TestMarshalWritesAMissingPayloadAsNull(t *testing.T) {
 		t.Errorf("payload = %s (present %v), want null", p, ok)
 	}
 }
+
+// FuzzMarshal holds Marshal to encoding/json's document for every body the
+// webhook door accepts: Marshal trusts that decoding checked the payload.
+func FuzzMarshal(f *testing.F) {
+	for _, name := range acrtest.Names() {
+		f.Add(acrtest.Event(name))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ev, err := acr.Parse(body)
+		if err != nil {
+			return
+		}
+		d := document.New(ev, document.SourceWebhook, ev.Raw, time.Unix(1, 0))
+		got, err := d.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var g, w any
+		if err := json.Unmarshal(got, &g); err != nil {
+			t.Fatalf("Marshal wrote what is not JSON: %v\n%s", err, got)
+		}
+		_ = json.Unmarshal(want, &w)
+		if !reflect.DeepEqual(g, w) {
+			t.Errorf("Marshal = %s\nencoding/json = %s", got, want)
+		}
+	})
+}
