@@ -15,10 +15,8 @@ import (
 
 	"github.com/acrsink/acrsink/internal/acr/acrtest"
 	"github.com/acrsink/acrsink/internal/arm/armtest"
-	"github.com/acrsink/acrsink/internal/config"
 	"github.com/acrsink/acrsink/internal/emulator"
 	"github.com/acrsink/acrsink/internal/faultproxy"
-	"github.com/acrsink/acrsink/internal/store"
 )
 
 // The bench's stand-in for Azure's network: every store request, and every
@@ -48,23 +46,7 @@ func startAzureLike(ctx context.Context, cosmiumBin, dir string) (*azureLike, er
 	if a.cosmium, err = emulator.Start(ctx, cosmiumBin, emulator.Options{DisableAuth: true}); err != nil {
 		return nil, err
 	}
-	cfg, err := config.Load(func(k string) string {
-		switch k {
-		case "COSMOS_CONNECTION_STRING":
-			return a.cosmium.ConnectionString()
-		case "COSMOS_DATABASE":
-			return "bench"
-		}
-		return ""
-	})
-	if err != nil {
-		a.stop()
-		return nil, err
-	}
-	st, err := store.Open(cfg, store.Options{})
-	if err == nil {
-		err = st.EnsureContainer(ctx)
-	}
+	cfg, err := benchContainer(ctx, a.cosmium)
 	if err == nil {
 		a.proxy, err = faultproxy.StartWith(a.cosmium.Endpoint(), faultproxy.Options{Delay: storeDelay, TLS: true})
 	}

@@ -114,23 +114,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer cosmium.Stop()
 	pinned := o.pin && pin(cosmium.Pid(), stderr)
 
-	cfg, err := config.Load(func(k string) string {
-		switch k {
-		case "COSMOS_CONNECTION_STRING":
-			return cosmium.ConnectionString()
-		case "COSMOS_DATABASE":
-			return "bench"
-		}
-		return ""
-	})
+	cfg, err := benchContainer(ctx, cosmium)
 	if err != nil {
-		return err
-	}
-	st, err := store.Open(cfg, store.Options{})
-	if err != nil {
-		return err
-	}
-	if err := st.EnsureContainer(ctx); err != nil {
 		return err
 	}
 	env := []string{
@@ -214,32 +199,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	addedLine := fmt.Sprintf("| Handler-added latency, concurrency 1 | through the handler minus direct azcosmos on the same emulator: one more loopback hop plus our work | | | p50 %s, p99 %s (p50 %s / %s) |", added(0.5), added(0.99), pct(viaLat1, 0.5), pct(dirLat1, 0.5))
 
 	fmt.Fprintln(stderr, "garbage collector policy (store path, concurrency 32) ...")
-	var pol, def []float64
-	var polCPU, defCPU time.Duration
-	var polN, defN int
+	type gcSide struct {
+		name  string
+		p     *program
+		rates []float64
+		cpu   time.Duration
+	}
+	pol, def := &gcSide{name: "policy", p: handler}, &gcSide{name: "default", p: goDefault}
 	for round := range o.rounds {
-		for _, side := range []struct {
-			name  string
-			p     *program
-			rates *[]float64
-			cpu   *time.Duration
-			n     *int
-		}{{"policy", handler, &pol, &polCPU, &polN}, {"default", goDefault, &def, &defCPU, &defN}} {
+		for _, side := range []*gcSide{pol, def} {
 			before := side.p.cpu()
 			rate, _, err := viaHandler(ctx, side.p.url+"/images/push", fmt.Sprintf("gc-%s-%d-", side.name, round), o.events, 32)
 			if err != nil {
 				return err
 			}
-			*side.cpu += side.p.cpu() - before
-			*side.n += o.events
-			*side.rates = append(*side.rates, rate)
+			side.cpu += side.p.cpu() - before
+			side.rates = append(side.rates, rate)
 		}
 	}
-	perEvent := func(d time.Duration, n int) string {
-		return fmt.Sprintf("%.0f µs", float64(d.Microseconds())/float64(max(n, 1)))
+	perEvent := func(d time.Duration) string {
+		return fmt.Sprintf("%.0f µs", float64(d.Microseconds())/float64(max(o.rounds*o.events, 1)))
 	}
-	add(row{"GC policy, concurrency 32", "push events/s through the handler: its GC policy / Go's defaults (GOGC=100, no limit)", ratio(pol, def), 1, true,
-		fmt.Sprintf("%.0f / %.0f per s; CPU per event %s / %s; peak RSS %s / %s", median(pol), median(def), perEvent(polCPU, polN), perEvent(defCPU, defN), mib(handler.rss("VmHWM")), mib(goDefault.rss("VmHWM"))), ""})
+	add(row{"GC policy, concurrency 32", "push events/s through the handler: its GC policy / Go's defaults (GOGC=100, no limit)", ratio(pol.rates, def.rates), 1, true,
+		fmt.Sprintf("%.0f / %.0f per s; CPU per event %s / %s; peak RSS %s / %s", median(pol.rates), median(def.rates), perEvent(pol.cpu), perEvent(def.cpu), mib(handler.rss("VmHWM")), mib(goDefault.rss("VmHWM"))), ""})
 
 	azure, err := azureRows(ctx, o, handlerBin, floorStoreBin, cosmiumBin, dir, stderr)
 	if err != nil {
@@ -443,6 +425,28 @@ func directClient(conn, container string) (*azcosmos.ContainerClient, error) {
 		return nil, err
 	}
 	return c.NewContainer("bench", container)
+}
+
+// benchContainer makes the bench's container on srv (database "bench")
+// and returns the configuration that reaches it with srv's key.
+func benchContainer(ctx context.Context, srv *emulator.Server) (config.Config, error) {
+	cfg, err := config.Load(func(k string) string {
+		switch k {
+		case "COSMOS_CONNECTION_STRING":
+			return srv.ConnectionString()
+		case "COSMOS_DATABASE":
+			return "bench"
+		}
+		return ""
+	})
+	if err != nil {
+		return cfg, err
+	}
+	st, err := store.Open(cfg, store.Options{})
+	if err != nil {
+		return cfg, err
+	}
+	return cfg, st.EnsureContainer(ctx)
 }
 
 // viaSDK makes n CreateItem calls of the same documents the handler would
