@@ -286,7 +286,6 @@ type Module struct {
 	Symbol string
 	Path   string
 	Row    int
-	Params []string
 	// Args are the values passed, by parameter name.
 	Args map[string]*Node
 }
@@ -314,13 +313,51 @@ func Modules(f *File) []Module {
 			for _, p := range Properties(f, body) {
 				if p.Key == "params" && p.Value.Type == "object" {
 					for _, pp := range Properties(f, p.Value) {
-						m.Params = append(m.Params, pp.Key)
 						m.Args[pp.Key] = pp.Value
 					}
 				}
 			}
 		}
 		out = append(out, m)
+	}
+	return out
+}
+
+// Lookup is the value at path in an object literal (keys compared as
+// written, quotes removed), or nil.
+func Lookup(f *File, obj *Node, path ...string) *Node {
+	n := obj
+	for _, key := range path {
+		if n == nil || n.Type != "object" {
+			return nil
+		}
+		var next *Node
+		for _, p := range Properties(f, n) {
+			if p.Key == key {
+				next = p.Value
+			}
+		}
+		n = next
+	}
+	return n
+}
+
+// settingNames are the names in an appSettings array literal. A name that
+// is not a plain string (a variable, an interpolation) comes back as its
+// source text, which matches no setting: a check then fails rather than
+// skipping what it cannot read.
+func settingNames(f *File, arr *Node) []string {
+	if arr == nil || arr.Type != "array" {
+		return nil
+	}
+	var out []string
+	for _, item := range arr.Children {
+		if item.Type != "object" {
+			continue
+		}
+		if n := Lookup(f, item, "name"); n != nil {
+			out = append(out, strings.Trim(f.Text(n), "'"))
+		}
 	}
 	return out
 }

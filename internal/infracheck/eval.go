@@ -2,6 +2,7 @@ package infracheck
 
 import (
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -76,8 +77,6 @@ func (e evaluator) eval(n *Node, depth int) (any, error) {
 		return b.String(), nil
 	case "number":
 		return strconv.ParseFloat(e.f.Text(n), 64)
-	case "boolean":
-		return e.f.Text(n) == "true", nil
 	case "array":
 		out := []any{}
 		for _, c := range n.Children {
@@ -202,10 +201,7 @@ func loopBody(n *Node) *Node {
 
 // with is e with a loop's variables bound.
 func (e evaluator) with(item string, v any, index string, i float64) evaluator {
-	env := Env{}
-	for k, x := range e.env {
-		env[k] = x
-	}
+	env := maps.Clone(e.env)
 	env[item] = v
 	if index != "" {
 		env[index] = i
@@ -267,13 +263,11 @@ func (e evaluator) call(n *Node, depth int) (any, error) {
 		if err := want(1); err != nil {
 			return nil, err
 		}
-		switch v := args[0].(type) {
-		case string:
-			return v == "", nil
-		case []any:
-			return len(v) == 0, nil
+		s, err := str(args[0], text)
+		if err != nil {
+			return nil, err
 		}
-		return nil, fmt.Errorf("%s: empty of neither a string nor an array", text)
+		return s == "", nil
 	case "trim", "tolower":
 		if err := want(1); err != nil {
 			return nil, err
@@ -316,13 +310,11 @@ func (e evaluator) call(n *Node, depth int) (any, error) {
 		if !ok || k < 0 {
 			return nil, fmt.Errorf("%s: take needs a count", text)
 		}
-		switch v := args[0].(type) {
-		case string:
-			return v[:min(int(k), len(v))], nil
-		case []any:
-			return v[:min(int(k), len(v))], nil
+		s, err := str(args[0], text)
+		if err != nil {
+			return nil, err
 		}
-		return nil, fmt.Errorf("%s: take of neither a string nor an array", text)
+		return s[:min(int(k), len(s))], nil
 	case "join":
 		if err := want(2); err != nil {
 			return nil, err

@@ -144,23 +144,3 @@ func refusedSettings(at string, names []string) []string {
 	}
 	return out
 }
-
-// settingNames are the names in an appSettings array literal. A name that
-// is not a plain string (a variable, an interpolation) comes back as its
-// source text, which matches no setting: a check then fails rather than
-// skipping what it cannot read.
-func settingNames(f *File, arr *Node) []string {
-	if arr == nil || arr.Type != "array" {
-		return nil
-	}
-	var out []string
-	for _, item := range arr.Children {
-		if item.Type != "object" {
-			continue
-		}
-		if n := Lookup(f, item, "name"); n != nil {
-			out = append(out, strings.Trim(f.Text(n), "'"))
-		}
-	}
-	return out
-}

@@ -3,6 +3,7 @@ package infracheck_test
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -394,11 +395,11 @@ func moduleProblems(t *testing.T, main string) []string {
 		known := map[string]bool{}
 		for _, d := range decls {
 			known[d.Name] = true
-			if !d.HasDefault && !slices.Contains(m.Params, d.Name) {
+			if _, passed := m.Args[d.Name]; !d.HasDefault && !passed {
 				problems = append(problems, "module "+m.Symbol+" leaves out the required parameter "+d.Name)
 			}
 		}
-		for _, p := range m.Params {
+		for _, p := range slices.Sorted(maps.Keys(m.Args)) {
 			if !known[p] {
 				problems = append(problems, "module "+m.Symbol+" passes "+p+", which "+m.Path+" does not declare")
 			}

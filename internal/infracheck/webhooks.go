@@ -2,17 +2,16 @@ package infracheck
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/acrsink/acrsink/internal/acr"
 )
 
 // webhookType is the ACR webhook resource type.
 const webhookType = "microsoft.containerregistry/registries/webhooks"
-
-// RegionHeader is the custom header each regional webhook sends with its
-// region, which the handler records as the document's region.
-const RegionHeader = "x-acrsink-region"
 
 // ListedRegions is what the webhook module's regions parameter asks for:
 // each comma-separated entry as ARM names regions (lower case, no spaces:
@@ -56,13 +55,11 @@ var Deployment = Env{
 // regional replica ("With a geo-replicated registry, you configure each
 // webhook to respond to events in a specific regional replica",
 // learn.microsoft.com, container-registry-webhook); each sends the function
-// key and its own region in RegionHeader; and the app's
+// key and its own region in acr.RegionHeader; and the app's
 // ACRSINK_RECONCILE_WEBHOOKS names exactly those webhooks.
 func WebhookProblems(s *Schemas, main *File, files []*File, registry, regions, home string) []string {
 	env := Env{"webhookRegions": regions, "registryName": registry}
-	for k, v := range Deployment {
-		env[k] = v
-	}
+	maps.Copy(env, Deployment)
 	var call, app *Module
 	for _, m := range Modules(main) {
 		switch filepath.Base(m.Path) {
@@ -108,12 +105,12 @@ func WebhookProblems(s *Schemas, main *File, files []*File, registry, regions, h
 			if Lookup(f, r.Body, "properties", "customHeaders", "x-functions-key") == nil {
 				problems = append(problems, at+": sends no x-functions-key header")
 			}
-			sent, err := evalString(f, Lookup(f, r.Body, "properties", "customHeaders", RegionHeader), env)
+			sent, err := evalString(f, Lookup(f, r.Body, "properties", "customHeaders", acr.RegionHeader), env)
 			if err != nil {
-				return fmt.Errorf("%s: %s header: %w", at, RegionHeader, err)
+				return fmt.Errorf("%s: %s header: %w", at, acr.RegionHeader, err)
 			}
 			if sent != loc {
-				problems = append(problems, fmt.Sprintf("%s in %s sends %s: %q, not its own region", at, loc, RegionHeader, sent))
+				problems = append(problems, fmt.Sprintf("%s in %s sends %s: %q, not its own region", at, loc, acr.RegionHeader, sent))
 			}
 			return nil
 		})
@@ -172,23 +169,4 @@ func evalString(f *File, n *Node, env Env) (string, error) {
 		return "", err
 	}
 	return str(v, f.Text(n))
-}
-
-// Lookup is the value at path in an object literal (keys compared as
-// written, quotes removed), or nil.
-func Lookup(f *File, obj *Node, path ...string) *Node {
-	n := obj
-	for _, key := range path {
-		if n == nil || n.Type != "object" {
-			return nil
-		}
-		var next *Node
-		for _, p := range Properties(f, n) {
-			if p.Key == key {
-				next = p.Value
-			}
-		}
-		n = next
-	}
-	return n
 }
