@@ -100,17 +100,17 @@ type Options struct {
 	// Transport replaces the HTTP client (tests trust a stand-in's
 	// certificate with it).
 	Transport policy.Transporter
-	// MaxPages bounds the pages read of one history; 0 means 100.
-	MaxPages int
 	// Retry replaces the retry policy (tests shorten its delays).
 	Retry *policy.RetryOptions
 }
 
+// maxPages bounds the pages read of one history.
+const maxPages = 100
+
 // Client reads webhooks through Resource Manager.
 type Client struct {
-	cred     azcore.TokenCredential
-	opts     *azarm.ClientOptions
-	maxPages int
+	cred azcore.TokenCredential
+	opts *azarm.ClientOptions
 
 	mu      sync.Mutex
 	clients map[string]*armcontainerregistry.WebhooksClient // by subscription
@@ -131,10 +131,7 @@ func New(c cloud.Configuration, cred azcore.TokenCredential, o Options) *Client 
 	if o.Retry != nil {
 		opts.Retry = *o.Retry
 	}
-	if o.MaxPages <= 0 {
-		o.MaxPages = 100
-	}
-	return &Client{cred: cred, opts: opts, maxPages: o.MaxPages, clients: map[string]*armcontainerregistry.WebhooksClient{}}
+	return &Client{cred: cred, opts: opts, clients: map[string]*armcontainerregistry.WebhooksClient{}}
 }
 
 func (c *Client) webhooks(subscription string) (*armcontainerregistry.WebhooksClient, error) {
@@ -162,12 +159,12 @@ func (c *Client) History(ctx context.Context, w Webhook) ([]history.Delivery, er
 	pager := wc.NewListEventsPager(w.ResourceGroup, w.Registry, w.Name, nil)
 	var out []history.Delivery
 	for pages := 0; pager.More(); pages++ {
-		if pages == c.maxPages {
-			return out, fmt.Errorf("%s: history longer than %d pages; read the first %d deliveries", w, c.maxPages, len(out))
+		if pages == maxPages {
+			return out, fmt.Errorf("%s: history longer than %d pages; read the first %d deliveries", w, maxPages, len(out))
 		}
 		var raw *http.Response
 		if _, err := pager.NextPage(policy.WithCaptureResponse(ctx, &raw)); err != nil {
-			return out, fmt.Errorf("%s: %s", w, Reason(err))
+			return out, fmt.Errorf("%s: %s", w, reason(err))
 		}
 		body, err := runtime.Payload(raw)
 		if err != nil {
@@ -190,7 +187,7 @@ func (c *Client) Ping(ctx context.Context, w Webhook) (string, error) {
 	}
 	resp, err := wc.Ping(ctx, w.ResourceGroup, w.Registry, w.Name, nil)
 	if err != nil {
-		return "", fmt.Errorf("%s: ping: %s", w, Reason(err))
+		return "", fmt.Errorf("%s: ping: %s", w, reason(err))
 	}
 	if resp.ID == nil {
 		return "", nil
@@ -198,9 +195,9 @@ func (c *Client) Ping(ctx context.Context, w Webhook) (string, error) {
 	return *resp.ID, nil
 }
 
-// Reason says in a few words why a Resource Manager call failed, and what
+// reason says in a few words why a Resource Manager call failed, and what
 // to do where that is clear. It quotes ARM's error code, never a body.
-func Reason(err error) string {
+func reason(err error) string {
 	var re *azcore.ResponseError
 	if !errors.As(err, &re) {
 		if errors.Is(err, context.DeadlineExceeded) {
