@@ -389,13 +389,8 @@ func TestTheRegionHeaderThroughTheHost(t *testing.T) {
 // shows the request line of event id.
 func waitForRequestLine(t *testing.T, h *functionshost.Host, id string) {
 	t.Helper()
-	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		for _, line := range strings.Split(h.Logs(), "\n") {
-			var l map[string]any
-			if json.Unmarshal([]byte(line), &l) == nil && l["msg"] == "request" && l["eventId"] == id {
-				return
-			}
-		}
-	}
-	t.Fatalf("no request line for %s:\n%s", id, h.Logs())
+	waitForLine(t, h, "a request line for "+id, func(line string) bool {
+		var l map[string]any
+		return json.Unmarshal([]byte(line), &l) == nil && l["msg"] == "request" && l["eventId"] == id
+	})
 }

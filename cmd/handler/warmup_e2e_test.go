@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,18 +14,25 @@ import (
 	"github.com/acrsink/acrsink/internal/functionshost"
 )
 
-// waitForLog waits until the handler has logged a line holding msg.
-func waitForLog(t *testing.T, h *functionshost.Host, msg string) string {
+// waitForLine waits until the handler has logged a line that match
+// accepts, and returns it; what says in the failure what was awaited.
+func waitForLine(t *testing.T, h *functionshost.Host, what string, match func(line string) bool) string {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		for _, line := range strings.Split(h.Logs(), "\n") {
-			if strings.Contains(line, msg) {
+			if match(line) {
 				return line
 			}
 		}
 	}
-	t.Fatalf("the handler never logged %q:\n%s", msg, h.Logs())
+	t.Fatalf("the handler never logged %s:\n%s", what, h.Logs())
 	return ""
+}
+
+// waitForLog waits until the handler has logged a line holding msg.
+func waitForLog(t *testing.T, h *functionshost.Host, msg string) string {
+	t.Helper()
+	return waitForLine(t, h, strconv.Quote(msg), func(line string) bool { return strings.Contains(line, msg) })
 }
 
 func TestTheStoreIsWarmedUpOnceAtStart(t *testing.T) {

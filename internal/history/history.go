@@ -139,14 +139,19 @@ func notAHistory(data []byte) error {
 		}
 		what = "a JSON object"
 	case json.Valid(data):
-		what = "a JSON " + map[byte]string{'"': "string", 't': "boolean", 'f': "boolean", 'n': "null"}[data[0]]
-		if data[0] == '-' || data[0] >= '0' && data[0] <= '9' {
+		// Not null either: null decodes as an empty history.
+		switch data[0] {
+		case '"':
+			what = "a JSON string"
+		case 't', 'f':
+			what = "a JSON boolean"
+		default:
 			what = "a JSON number"
 		}
 	case data[0] == '[':
 		what = "a JSON array that does not parse"
 	}
-	return fmt.Errorf("the input is %s, not %s", strings.TrimSuffix(what, " "), Expected)
+	return fmt.Errorf("the input is %s, not %s", what, Expected)
 }
 
 // regionHeader is all that is kept of a delivery's request headers: the
