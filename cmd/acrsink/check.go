@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/acrsink/acrsink/internal/arm"
+	"github.com/acrsink/acrsink/internal/config"
 	"github.com/acrsink/acrsink/internal/history"
 )
 
@@ -74,7 +75,7 @@ when the ping got its 204.`,
 	if err != nil {
 		return fmt.Errorf("--webhook: %w", err)
 	}
-	cfg, err := loadConfig(getenv)
+	cfg, err := config.Load(getenv)
 	if err != nil {
 		return err
 	}

@@ -16,8 +16,6 @@ import (
 	"sort"
 	"strings"
 	"syscall"
-
-	"github.com/acrsink/acrsink/internal/config"
 )
 
 // command is one subcommand: run gets the arguments after its name.
@@ -144,10 +142,4 @@ func usageError(flags *flag.FlagSet, format string, a ...any) error {
 	fmt.Fprintf(flags.Output(), "%s: %s\n\n", flags.Name(), fmt.Sprintf(format, a...))
 	flags.Usage()
 	return errUsage
-}
-
-// loadConfig reads the handler's settings, which name the store that query
-// and replay work on.
-func loadConfig(getenv func(string) string) (config.Config, error) {
-	return config.Load(getenv)
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/acrsink/acrsink/internal/config"
 	"github.com/acrsink/acrsink/internal/store"
 )
 
@@ -68,7 +69,7 @@ Explorer for those.`,
 		return fmt.Errorf("query not sent: %w", err)
 	}
 
-	cfg, err := loadConfig(getenv)
+	cfg, err := config.Load(getenv)
 	if err != nil {
 		return err
 	}

@@ -54,7 +54,7 @@ COSMOS_CONTAINER).`,
 	if len(rest) != 0 {
 		return usageError(flags, "takes no arguments (got %q): pipe the history in, or name its file with --file", rest[0])
 	}
-	cfg, err := loadConfig(getenv)
+	cfg, err := config.Load(getenv)
 	if err != nil {
 		return err
 	}
