@@ -145,21 +145,16 @@ func add(zw *zip.Writer, name, path string, mode os.FileMode, mtime time.Time) e
 	return err
 }
 
-// Verify checks a deployment zip as Flex Consumption needs it: host.json at
-// the root, at least one function folder whose function.json parses and
-// has bindings, and handler a static linux/amd64 ELF with its exec bit.
-func Verify(path string) error {
-	_, err := Check(path)
-	return err
-}
-
 // Report is what Check found in a zip that passed.
 type Report struct {
 	Functions []string // function folders, sorted
 	Size      int64    // bytes of the zip
 }
 
-// Check is Verify, and says what it found.
+// Check checks a deployment zip as Flex Consumption needs it: host.json at
+// the root, at least one function folder whose function.json parses and
+// has bindings, and handler a static linux/amd64 ELF with its exec bit. It
+// says what it found.
 func Check(path string) (Report, error) {
 	zr, err := zip.OpenReader(path)
 	if err != nil {

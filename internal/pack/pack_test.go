@@ -42,7 +42,7 @@ func good(t *testing.T) string {
 
 func TestThePackageHasTheLayoutFlexConsumptionRuns(t *testing.T) {
 	path := good(t)
-	if err := pack.Verify(path); err != nil {
+	if _, err := pack.Check(path); err != nil {
 		t.Fatal(err)
 	}
 	zr, err := zip.OpenReader(path)
@@ -93,7 +93,7 @@ func rewrite(t *testing.T, change func(name string, mode os.FileMode, data []byt
 	return out
 }
 
-func TestVerifyFailsOnABrokenPackage(t *testing.T) {
+func TestCheckFailsOnABrokenPackage(t *testing.T) {
 	dynamic := ""
 	if runtime.GOOS == "linux" && runtime.GOARCH == "amd64" {
 		if p, err := exec.LookPath("sh"); err == nil {
@@ -162,9 +162,9 @@ func TestVerifyFailsOnABrokenPackage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := pack.Verify(rewrite(t, tt.change))
+			_, err := pack.Check(rewrite(t, tt.change))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("Verify = %v, want an error about %q", err, tt.want)
+				t.Errorf("Check = %v, want an error about %q", err, tt.want)
 			}
 		})
 	}
