@@ -83,6 +83,12 @@ func (s *statusRecorder) WriteHeader(code int) {
 	s.ResponseWriter.WriteHeader(code)
 }
 
+// Unwrap lets http.NewResponseController reach the connection through the
+// recorder: a handler that needs more time than the server's write timeout
+// (a reconcile run, an Event Grid batch) extends its own write deadline, and
+// without Unwrap that call fails with http.ErrNotSupported.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
 func (s *statusRecorder) Write(b []byte) (int, error) {
 	if s.status == 0 {
 		s.status = http.StatusOK

@@ -63,9 +63,10 @@ func handleReconcile(o Options) http.Handler {
 			return
 		}
 		// A run takes longer than a webhook request's write timeout; it
-		// bounds itself (reconcile.RunBudget).
-		rc := http.NewResponseController(w)
-		_ = rc.SetWriteDeadline(time.Now().Add(reconcile.RunBudget + time.Minute))
+		// bounds itself (reconcile.RunBudget). Should the deadline stay, the
+		// run still stores what it can, and the log says why its answer was
+		// lost.
+		extendWriteDeadline(o.Logger, w, r, reconcile.RunBudget+time.Minute)
 		ctx, cancel := context.WithCancel(r.Context())
 		defer cancel()
 		if o.Shutdown != nil {

@@ -2,8 +2,10 @@ package server
 
 import (
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // errorBody is every error answer's shape: short, and never an echo of a
@@ -50,4 +52,15 @@ func onlyMethods(h http.Handler, methods ...string) http.Handler {
 		w.Header().Set("Allow", allow)
 		fail(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed; use "+allow)
 	})
+}
+
+// extendWriteDeadline gives a handler d from now to write its answer, past
+// the server's write timeout (Serve: the request timeout plus a second). It
+// logs a failure instead of ignoring it: an answer written after the old
+// deadline is cut off, and the caller sees EOF.
+func extendWriteDeadline(log *slog.Logger, w http.ResponseWriter, r *http.Request, d time.Duration) {
+	if err := http.NewResponseController(w).SetWriteDeadline(time.Now().Add(d)); err != nil {
+		log.LogAttrs(r.Context(), slog.LevelError, "cannot extend the write deadline; a late answer will be cut off",
+			slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+	}
 }
