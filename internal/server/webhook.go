@@ -32,6 +32,7 @@ func handleWebhook(o Options) http.Handler {
 		ri.EventID, ri.Action, ri.Repository, ri.Tag = ev.ID, ev.Action, ev.Target.Repository, ev.Target.Tag
 		if err != nil {
 			ri.Outcome = "invalid"
+			logInvalid(o.Logger, r, ev, err)
 			fail(w, http.StatusBadRequest, err.Error())
 			return
 		}
@@ -123,19 +124,35 @@ func logNotStored(log *slog.Logger, r *http.Request, ev acr.Event, err error) st
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(r.Context().Err(), context.DeadlineExceeded) {
 		reason = "store too slow"
 	}
-	attrs := []slog.Attr{slog.String("eventId", ev.ID), slog.String("action", ev.Action)}
+	logUnstored(log, r, ev, reason, err, "az acr webhook list-events -r <registry> -n <webhook> -o json | acrsink replay")
+	return reason
+}
+
+// logInvalid logs a delivery refused as invalid, under the same message as
+// a store failure, so that the one alert that reads LogNotStored fires for
+// it too: what a sender posted and acrsink could not store needs a human,
+// and ACR will not send it again. ev holds whatever could be decoded.
+func logInvalid(log *slog.Logger, r *http.Request, ev acr.Event, err error) {
+	logUnstored(log, r, ev, "invalid", err, "the delivery is in the webhook's event history; fix what the error names at the sender")
+}
+
+// logUnstored writes the LogNotStored line. Every value that came with the
+// delivery is clipped (acr.Clip): a field may be a megabyte long, and so may
+// an error that quotes it.
+func logUnstored(log *slog.Logger, r *http.Request, ev acr.Event, reason string, err error, recover string) {
+	attrs := make([]slog.Attr, 0, 9)
 	for _, a := range []struct{ k, v string }{
+		{"eventId", ev.ID}, {"action", ev.Action},
 		{"repository", ev.Target.Repository}, {"tag", ev.Target.Tag}, {"digest", ev.Target.Digest},
 	} {
 		if a.v != "" {
-			attrs = append(attrs, slog.String(a.k, a.v))
+			attrs = append(attrs, slog.String(a.k, acr.Clip(a.v)))
 		}
 	}
 	attrs = append(attrs,
 		slog.String("reason", reason),
-		slog.String("error", err.Error()),
-		slog.String("recover", "az acr webhook list-events -r <registry> -n <webhook> -o json | acrsink replay"),
+		slog.String("error", acr.Clip(err.Error())),
+		slog.String("recover", recover),
 	)
 	log.LogAttrs(r.Context(), slog.LevelError, LogNotStored, attrs...)
-	return reason
 }
