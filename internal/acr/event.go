@@ -45,6 +45,11 @@ type Event struct {
 
 	// Raw is the event exactly as received, kept as evidence.
 	Raw json.RawMessage `json:"-"`
+
+	// Anomalies says what Parse found odd in the event's descriptive fields
+	// and left out of it, one line each ("target.size: want an integer,
+	// got 1.5"), with any value it quotes clipped; nil when nothing was.
+	Anomalies []string `json:"-"`
 }
 
 // Target is what the event is about.
@@ -119,7 +124,8 @@ func (e *Event) TakeRegion(value string, isString bool) bool {
 	return true
 }
 
-// Time is the event's own time, or the zero time when it has none.
+// Time is the event's own time, or the zero time when it has none (or had
+// one that Parse left out as odd).
 func (e Event) Time() time.Time {
 	t, _ := time.Parse(time.RFC3339Nano, e.Timestamp)
 	return t
@@ -135,8 +141,19 @@ func invalid(format string, args ...any) error {
 	return &InvalidError{Reason: fmt.Sprintf(format, args...)}
 }
 
-// Parse decodes one event from data and validates it. data must hold one
-// JSON object and nothing else.
+// Parse decodes one event from data, which must hold one JSON object and
+// nothing else. It is the one rule for every door (the webhook, Event
+// Grid's data, the webhook's history): strict on what identifies an event,
+// liberal on what describes it.
+//
+// An event is refused (an InvalidError) only when it cannot be stored: not
+// one JSON object, or an id or action that is missing, not a JSON string,
+// or that Validate refuses. Every other field that is odd (of the wrong
+// JSON type, a time without a zone, a fractional or negative size, longer
+// than its limit) is left out of the event, never guessed at, and said in
+// Anomalies; Raw keeps it as it came. ACR sends a delivery once and never
+// again (REFERENCE.md §1), so an event refused for a descriptive field
+// would be lost for a detail.
 func Parse(data []byte) (Event, error) {
 	var e Event
 	switch trimmed := bytes.TrimSpace(data); {
@@ -144,16 +161,32 @@ func Parse(data []byte) (Event, error) {
 		return e, invalid("empty body: want a JSON object")
 	case string(trimmed) == "null":
 		return e, invalid("want a JSON object, got null")
+	case len(data) > MaxEventBytes:
+		return e, invalid("event larger than 1 MiB")
 	}
-	if err := decodeStrict(data, &e); err != nil {
-		return e, err
+	// The fast path: an event whose every field has its type decodes in
+	// one pass. Only one with a field of another type (an error naming the
+	// field; the input is valid JSON by then, json.Unmarshal checks that
+	// first) is decoded again, field by field.
+	if err := json.Unmarshal(data, &e); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if !errors.As(err, &typeErr) || typeErr.Field == "" {
+			return Event{}, describe(err)
+		}
+		if e, err = parseLoosely(data); err != nil {
+			return e, err
+		}
 	}
 	e.Raw = json.RawMessage(data)
-	return e, e.Validate()
+	if err := e.Validate(); err != nil {
+		return e, err
+	}
+	e.dropOddValues()
+	return e, nil
 }
 
-// Validate checks what storing needs: an action, and an id that can be a
-// Cosmos DB item id. A ping needs neither id nor anything else.
+// Validate checks what identifies an event, which storing needs: an action,
+// and an id that ValidID accepts. A ping needs no id: it is not stored.
 func (e Event) Validate() error {
 	if e.Action == "" {
 		return invalid("missing action")
@@ -167,65 +200,62 @@ func (e Event) Validate() error {
 	if e.ID == "" {
 		return invalid("missing id")
 	}
-	if len(e.ID) > 255 {
-		return invalid("id longer than 255 characters")
-	}
-	if strings.ContainsAny(e.ID, "/\\?#") {
-		return invalid("id must not contain / \\ ? or #")
-	}
-	if e.Timestamp != "" {
-		if _, err := time.Parse(time.RFC3339Nano, e.Timestamp); err != nil {
-			return invalid("timestamp %q is not an RFC 3339 time", Clip(e.Timestamp))
-		}
-	}
-	for name, n := range map[string]*int64{"target.size": e.Target.Size, "target.length": e.Target.Length} {
-		if n != nil && *n < 0 {
-			return invalid("%s must not be negative", name)
-		}
+	if !ValidID(e.ID) {
+		return invalid("id %q is not an event id: want %s", Clip(e.ID), IDRule)
 	}
 	return nil
 }
 
-// decodeStrict decodes exactly one JSON value into v (json.Unmarshal
-// rejects trailing data) and turns decoding errors into messages a sender
-// can act on.
-func decodeStrict(data []byte, v any) error {
-	if err := json.Unmarshal(data, v); err != nil {
-		return describe(err)
+// MaxIDBytes bounds an id. The id is the container's partition key
+// (store.PartitionKeyPath), and Cosmos DB holds a partition key value of at
+// most 101 bytes unless large partition keys are enabled (2,048 then),
+// which neither infra/ nor the store's own container creation asks for;
+// an id alone may have 1,023 (learn.microsoft.com, cosmos-db
+// concepts-limits, per-item limits). ACR's ids are UUIDs, 36 bytes.
+const MaxIDBytes = 101
+
+// IDRule says what ValidID accepts, for errors that refuse an id.
+const IDRule = "1 to 101 ASCII letters, digits, '-', '_', '.' or '~', and not . or .."
+
+// ValidID reports whether id can be an event's id, the Cosmos DB item id
+// it is stored under and read back by.
+//
+// Cosmos DB refuses '/' and '\' in an id, and its limits page "strongly
+// recommend[s]" alphanumeric ASCII only, for SDKs, connectors and HTTP
+// libraries that mishandle the rest (learn.microsoft.com, cosmos-db
+// concepts-limits, per-item limits); '?' and '#' end a request's path, and
+// the id is a segment of every point read's path (docs/{id}). So the rule
+// is conservative: RFC 3986's unreserved characters (§2.3), which no layer
+// escapes or decodes, and not the dot segments . and .., which a path is
+// normalised to remove (RFC 3986 §5.2.4; cosmium stores an event with id
+// .. and cannot read it back). Real ids are UUIDs, so nothing ACR or Event
+// Grid sends is refused.
+func ValidID(id string) bool {
+	if len(id) == 0 || len(id) > MaxIDBytes || id == "." || id == ".." {
+		return false
 	}
-	return nil
+	for i := 0; i < len(id); i++ {
+		switch c := id[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.', c == '~':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func describe(err error) error {
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
 	switch {
-	case errors.As(err, &typeErr):
-		if typeErr.Field == "" {
-			return invalid("want a JSON object, got %s", typeErr.Value)
-		}
-		return invalid("field %s: want %s, got %s", typeErr.Field, jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
+	case errors.As(err, &typeErr) && typeErr.Field == "":
+		return invalid("want a JSON object, got %s", typeErr.Value)
 	case errors.As(err, &syntaxErr) && strings.Contains(syntaxErr.Error(), "after top-level value"):
 		return invalid("trailing data after the JSON value")
 	case errors.As(err, &syntaxErr):
 		return invalid("not JSON: %s at byte %d", syntaxErr.Error(), syntaxErr.Offset)
 	default:
 		return invalid("not JSON: %v", err)
-	}
-}
-
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "string":
-		return "a string"
-	case "int64", "int":
-		return "an integer"
-	case "float64":
-		return "a number"
-	case "struct", "map", "ptr":
-		return "an object"
-	default:
-		return goKind
 	}
 }
 

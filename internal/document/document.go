@@ -6,7 +6,9 @@ package document
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/acrsink/acrsink/internal/acr"
@@ -52,6 +54,10 @@ type Document struct {
 	// Image is a reference that docker pull accepts, when the login server
 	// is known.
 	Image string `json:"image,omitempty"`
+	// Anomalies says what was odd in the event and left out of the fields
+	// above (acr.Event.Anomalies), or kept in another form (a payload too
+	// deep for Cosmos DB); left out when nothing was.
+	Anomalies []string `json:"anomalies,omitempty"`
 	// Payload is the event exactly as it was received: the evidence of what
 	// ACR (or Event Grid) said. Marshal writes it; omitempty only keeps
 	// encoding/json from writing it twice there.
@@ -89,6 +95,9 @@ func (d Document) Marshal() ([]byte, error) {
 // its payload. One buffer of that size holds the whole document.
 func (d *Document) sizeHint(payload int) int {
 	n := payload + 320
+	for _, s := range d.Anomalies {
+		n += len(s) + 3
+	}
 	for _, s := range [...]string{d.ID, d.Action, d.Timestamp, d.ReceivedAt, d.Source, d.Region,
 		d.LoginServer, d.RequestID, d.Method, d.UserAgent, d.Actor, d.Repository, d.Tag,
 		d.Digest, d.MediaType, d.Name, d.Version, d.Image} {
@@ -114,6 +123,11 @@ func New(ev acr.Event, source string, payload json.RawMessage, receivedAt time.T
 		Name:       ev.Target.Name,
 		Version:    ev.Target.Version,
 		Payload:    payload,
+		Anomalies:  ev.Anomalies,
+	}
+	if tooDeep(payload) {
+		d.Payload = base64Payload(payload)
+		d.Anomalies = append(slices.Clip(d.Anomalies), payloadTooDeep)
 	}
 	if d.Size == nil {
 		d.Size = ev.Target.Length
@@ -148,4 +162,71 @@ func Image(loginServer, repository, tag, digest string) string {
 		return loginServer + "/" + repository + "@" + digest
 	}
 	return ""
+}
+
+// MaxDocumentBytes is Cosmos DB's item limit: 2 MB, "UTF-8 length of JSON
+// representation" (learn.microsoft.com, cosmos-db concepts-limits,
+// per-item limits), read as 2,000,000 bytes, the smaller of the two things
+// MB may mean. Azure refuses a larger item on every write, so every retry
+// and every reconcile run would fail on it. No document New makes from an
+// event acr.Parse accepts (at most acr.MaxEventBytes) is larger: the
+// payload is at most that (a third more as base64), and each field New
+// repeats from it is bounded by acr's limits (MaxText and the registry's),
+// at most six bytes encoded per byte decoded (\u003c for <). Held by
+// TestNoAcceptedEventMakesADocumentPastCosmosDBsItemLimit.
+const MaxDocumentBytes = 2_000_000
+
+// MaxPayloadDepth is the deepest payload kept as JSON. Cosmos DB holds at
+// most 128 levels of nested objects and arrays in an item
+// (learn.microsoft.com, cosmos-db concepts-limits, per-item limits), and the
+// payload is one level down in the document. Whether the document's own
+// object counts as a level the page does not say; counting it is the safe
+// reading.
+const MaxPayloadDepth = 127
+
+// payloadTooDeep is the anomaly of a payload kept as base64.
+const payloadTooDeep = "payload: nested deeper than 127 levels, more than Cosmos DB holds; kept as the base64 of the bytes received"
+
+// tooDeep reports whether payload nests objects and arrays deeper than
+// MaxPayloadDepth. A payload with no more brackets than that cannot, and
+// bytes.Count is vectorised, so an ordinary event costs two counts.
+func tooDeep(payload []byte) bool {
+	if bytes.Count(payload, []byte{'{'})+bytes.Count(payload, []byte{'['}) <= MaxPayloadDepth {
+		return false
+	}
+	depth, inString := 0, false
+	for i := 0; i < len(payload); i++ {
+		c := payload[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			if depth++; depth > MaxPayloadDepth {
+				return true
+			}
+		case '}', ']':
+			depth--
+		}
+	}
+	return false
+}
+
+// base64Payload keeps a payload Cosmos DB cannot hold as JSON in a form it
+// can, byte for byte: a JSON string of its base64. Base64 grows it by a
+// third whatever it holds; a JSON string of the text could double it (every
+// quote escaped) and could not carry bytes that are not UTF-8.
+func base64Payload(payload []byte) json.RawMessage {
+	b := make([]byte, 0, base64.StdEncoding.EncodedLen(len(payload))+2)
+	b = append(b, '"')
+	b = base64.StdEncoding.AppendEncode(b, payload)
+	return append(b, '"')
 }

@@ -1,8 +1,11 @@
 package document_test
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -171,4 +174,184 @@ func FuzzMarshal(f *testing.F) {
 			t.Errorf("Marshal = %s\nencoding/json = %s", got, want)
 		}
 	})
+}
+
+func TestAnomaliesAreOnTheDocumentAndLeftOutWhenThereAreNone(t *testing.T) {
+	tests := []struct {
+		name, body string
+		want       []any
+		absent     []string
+	}{
+		{"an event with nothing odd has no anomalies field", string(acrtest.Event("push")), nil, nil},
+		{"a zoneless timestamp and a fractional size are anomalies, and left out",
+			`{"id":"a","action":"push","timestamp":"2026-11-22T08:00:00.1234567","target":{"size":1.5,"repository":"r","tag":"v1"},"request":{"host":"r.azurecr.io"}}`,
+			[]any{"target.size: want a whole number within 64 bits, got 1.5", `timestamp: want an RFC 3339 time with a time zone, got "2026-11-22T08:00:00.1234567"`},
+			[]string{"timestamp", "size"}},
+		{"a repository past the registry's limit leaves out the repository and the image",
+			`{"id":"a","action":"push","target":{"repository":"` + strings.Repeat("r", 256) + `","tag":"v1"},"request":{"host":"r.azurecr.io"}}`,
+			[]any{"target.repository: longer than 255 bytes (256)"},
+			[]string{"repository", "image"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev, err := acr.Parse([]byte(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := document.New(ev, document.SourceWebhook, ev.Raw, time.Unix(0, 0)).Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m map[string]any
+			if err := json.Unmarshal(b, &m); err != nil {
+				t.Fatal(err)
+			}
+			got, present := m["anomalies"]
+			if tt.want == nil && present || tt.want != nil && !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("anomalies = %v (present %v), want %v", got, present, tt.want)
+			}
+			for _, k := range tt.absent {
+				if _, ok := m[k]; ok {
+					t.Errorf("%s = %v, want it left out", k, m[k])
+				}
+			}
+			var payload, sent any
+			_ = json.Unmarshal([]byte(tt.body), &sent)
+			if p, _ := json.Marshal(m["payload"]); json.Unmarshal(p, &payload) != nil || !reflect.DeepEqual(payload, sent) {
+				t.Error("the payload is not the event as received")
+			}
+		})
+	}
+}
+
+func nested(depth int) string {
+	return strings.Repeat("[", depth) + strings.Repeat("]", depth)
+}
+
+func TestAPayloadDeeperThanCosmosDBHoldsIsKeptAsBase64(t *testing.T) {
+	tests := []struct {
+		name  string
+		depth int // of the payload, its own object counted
+		deep  bool
+	}{
+		{"a payload 127 levels deep is kept as JSON", 127, false},
+		{"a payload 128 levels deep is kept as base64", 128, true},
+		{"a payload 10,000 levels deep is kept as base64", 10000, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// brackets in strings do not count
+			body := `{"id":"a","action":"push","s":"[[[[{{{{\"[[","x":` + nested(tt.depth-1) + `}`
+			ev, err := acr.Parse([]byte(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := document.New(ev, document.SourceWebhook, ev.Raw, time.Unix(0, 0)).Marshal()
+			if err != nil || !json.Valid(b) {
+				t.Fatalf("%v: not JSON", err)
+			}
+			var m struct {
+				Payload   json.RawMessage
+				Anomalies []string
+			}
+			_ = json.Unmarshal(b, &m)
+			var s string
+			isString := json.Unmarshal(m.Payload, &s) == nil
+			if isString != tt.deep {
+				t.Fatalf("payload kept as a string: %v, want %v", isString, tt.deep)
+			}
+			if !tt.deep {
+				if string(m.Payload) != body || m.Anomalies != nil {
+					t.Errorf("payload or anomalies changed: %v", m.Anomalies)
+				}
+				return
+			}
+			if raw, err := base64.StdEncoding.DecodeString(s); err != nil || string(raw) != body {
+				t.Errorf("the base64 is not the bytes received (%v)", err)
+			}
+			if len(m.Anomalies) != 1 || !strings.Contains(m.Anomalies[0], "kept as the base64") {
+				t.Errorf("anomalies %q", m.Anomalies)
+			}
+		})
+	}
+}
+
+// maximalEvent is an event acr.Parse accepts with every field the document
+// repeats at its limit, each of < (1 byte in the body, 6 in the document:
+// \u003c), padded to acr.MaxEventBytes with pad, which is placed last. odd
+// makes the fields that can carry an anomaly odd instead, with long values.
+func maximalEvent(t *testing.T, pad func(n int) string, odd bool) []byte {
+	lt := func(n int) string { return strings.Repeat("<", n) }
+	target := map[string]any{
+		"mediaType": lt(acr.MaxText), "digest": lt(acr.MaxText), "repository": lt(acr.MaxRepository),
+		"tag": lt(acr.MaxTag), "name": lt(acr.MaxText), "version": lt(acr.MaxText), "url": lt(acr.MaxText),
+		"size": int64(1) << 62, "length": int64(1) << 62,
+	}
+	ev := map[string]any{
+		"id": strings.Repeat("a", acr.MaxIDBytes), "action": lt(64), "timestamp": "2026-11-22T08:00:00.1234567Z",
+		"target":  target,
+		"request": map[string]any{"id": lt(acr.MaxText), "host": lt(acr.MaxText), "method": lt(acr.MaxText), "useragent": lt(acr.MaxText), "addr": lt(acr.MaxText)},
+		"actor":   map[string]any{"name": lt(acr.MaxText)},
+		"source":  map[string]any{"addr": lt(acr.MaxText), "instanceID": lt(acr.MaxText)},
+	}
+	if odd {
+		ev["timestamp"] = lt(10000)
+		target["size"], target["length"] = 1.5, -1
+		target["repository"], target["tag"] = lt(acr.MaxRepository+1), lt(acr.MaxTag+1)
+		ev["source"] = lt(10000)
+	}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = bytes.ReplaceAll(b, []byte(`\u003c`), []byte("<")) // as a sender may write it
+	head := append(b[:len(b)-1], `,"pad":`...)
+	body := append(head, pad(acr.MaxEventBytes-len(head)-1)...)
+	body = append(body, '}')
+	if len(body) != acr.MaxEventBytes {
+		t.Fatalf("body of %d bytes, want %d", len(body), acr.MaxEventBytes)
+	}
+	return body
+}
+
+func TestNoAcceptedEventMakesADocumentPastCosmosDBsItemLimit(t *testing.T) {
+	flat := func(n int) string { return `"` + strings.Repeat("<", n-2) + `"` }
+	deep := func(n int) string {
+		d := document.MaxPayloadDepth + 1
+		return strings.Repeat("[", d) + `"` + strings.Repeat("<", n-2*d-2) + `"` + strings.Repeat("]", d)
+	}
+	tests := []struct {
+		name  string
+		pad   func(int) string
+		odd   bool
+		state string
+	}{
+		{"every field at its limit, payload flat", flat, false, "json"},
+		{"every field at its limit, payload too deep (base64)", deep, false, "base64"},
+		{"every odd field long, payload too deep (base64)", deep, true, "base64"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := maximalEvent(t, tt.pad, tt.odd)
+			ev, err := acr.Parse(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (len(ev.Anomalies) > 0) != tt.odd {
+				t.Fatalf("anomalies %q", ev.Anomalies)
+			}
+			for _, source := range []string{document.SourceWebhook, document.SourceEventGrid, document.SourceReconcile} {
+				ev.Region = strings.Repeat("a", 40)
+				d := document.New(ev, source, ev.Raw, time.Now())
+				b, err := d.Marshal()
+				if err != nil || !json.Valid(b) {
+					t.Fatalf("%v: not JSON", err)
+				}
+				if len(b) > document.MaxDocumentBytes {
+					t.Errorf("%s: document of %d bytes, past %d", source, len(b), document.MaxDocumentBytes)
+				}
+				t.Logf("%s: %d bytes from a body of %d", source, len(b), len(body))
+			}
+		})
+	}
 }
