@@ -50,6 +50,9 @@ type Event struct {
 	// and left out of it, one line each ("target.size: want an integer,
 	// got 1.5"), with any value it quotes clipped; nil when nothing was.
 	Anomalies []string `json:"-"`
+	// TooDeep is set when the event nests deeper than MaxDepth: its
+	// document keeps the payload as base64 (Anomalies says so).
+	TooDeep bool `json:"-"`
 }
 
 // Target is what the event is about.

@@ -1,6 +1,7 @@
 package acr
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -41,6 +42,10 @@ const MaxEventBytes = 1 << 20
 // instant), a negative size, a string past its limit. Each is left out
 // and said in Anomalies.
 func (e *Event) dropOddValues() {
+	if Deeper(e.Raw, MaxDepth) {
+		e.TooDeep = true
+		e.Anomalies = append(e.Anomalies, TooDeepAnomaly)
+	}
 	if e.Timestamp != "" {
 		if _, err := time.Parse(time.RFC3339Nano, e.Timestamp); err != nil {
 			e.odd("timestamp", "an RFC 3339 time with a time zone", strconv.Quote(e.Timestamp))
@@ -305,4 +310,48 @@ func shown(raw json.RawMessage) string {
 		return "an array"
 	}
 	return string(raw)
+}
+
+// MaxDepth is the deepest event kept as JSON in its document: Cosmos DB
+// holds 128 levels of nested objects and arrays in an item
+// (learn.microsoft.com, cosmos-db concepts-limits, per-item limits), less
+// one for the document's own object and one for an Event Grid envelope
+// around the event. A deeper event is stored with its payload as base64
+// (document.New).
+const MaxDepth = 126
+
+// TooDeepAnomaly is the anomaly of a payload stored as base64.
+const TooDeepAnomaly = "payload: nested deeper than Cosmos DB holds; kept as the base64 of the bytes received"
+
+// Deeper reports whether the JSON in b nests objects and arrays deeper than
+// max. JSON with no more brackets than max cannot, and bytes.Count is
+// vectorised, so an ordinary event costs two counts.
+func Deeper(b []byte, max int) bool {
+	if bytes.Count(b, []byte{'{'})+bytes.Count(b, []byte{'['}) <= max {
+		return false
+	}
+	depth, inString := 0, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			if depth++; depth > max {
+				return true
+			}
+		case '}', ']':
+			depth--
+		}
+	}
+	return false
 }

@@ -125,9 +125,11 @@ func New(ev acr.Event, source string, payload json.RawMessage, receivedAt time.T
 		Payload:    payload,
 		Anomalies:  ev.Anomalies,
 	}
-	if tooDeep(payload) {
+	if ev.TooDeep || acr.Deeper(payload, MaxPayloadDepth) {
 		d.Payload = base64Payload(payload)
-		d.Anomalies = append(slices.Clip(d.Anomalies), payloadTooDeep)
+		if !ev.TooDeep {
+			d.Anomalies = append(slices.Clip(d.Anomalies), acr.TooDeepAnomaly)
+		}
 	}
 	if d.Size == nil {
 		d.Size = ev.Target.Length
@@ -181,44 +183,10 @@ const MaxDocumentBytes = 2_000_000
 // (learn.microsoft.com, cosmos-db concepts-limits, per-item limits), and the
 // payload is one level down in the document. Whether the document's own
 // object counts as a level the page does not say; counting it is the safe
-// reading.
-const MaxPayloadDepth = 127
-
-// payloadTooDeep is the anomaly of a payload kept as base64.
-const payloadTooDeep = "payload: nested deeper than 127 levels, more than Cosmos DB holds; kept as the base64 of the bytes received"
-
-// tooDeep reports whether payload nests objects and arrays deeper than
-// MaxPayloadDepth. A payload with no more brackets than that cannot, and
-// bytes.Count is vectorised, so an ordinary event costs two counts.
-func tooDeep(payload []byte) bool {
-	if bytes.Count(payload, []byte{'{'})+bytes.Count(payload, []byte{'['}) <= MaxPayloadDepth {
-		return false
-	}
-	depth, inString := 0, false
-	for i := 0; i < len(payload); i++ {
-		c := payload[i]
-		if inString {
-			switch c {
-			case '\\':
-				i++
-			case '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inString = true
-		case '{', '[':
-			if depth++; depth > MaxPayloadDepth {
-				return true
-			}
-		case '}', ']':
-			depth--
-		}
-	}
-	return false
-}
+// reading. acr.Parse applies a level less to the event itself
+// (acr.MaxDepth), so that the door warns of it; this is the bound on what
+// is stored, an Event Grid envelope included.
+const MaxPayloadDepth = acr.MaxDepth + 1
 
 // base64Payload keeps a payload Cosmos DB cannot hold as JSON in a form it
 // can, byte for byte: a JSON string of its base64. Base64 grows it by a

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -234,8 +235,8 @@ func TestAPayloadDeeperThanCosmosDBHoldsIsKeptAsBase64(t *testing.T) {
 		depth int // of the payload, its own object counted
 		deep  bool
 	}{
-		{"a payload 127 levels deep is kept as JSON", 127, false},
-		{"a payload 128 levels deep is kept as base64", 128, true},
+		{"an event 126 levels deep is kept as JSON", 126, false},
+		{"an event 127 levels deep is kept as base64 (a level is kept for an Event Grid envelope)", 127, true},
 		{"a payload 10,000 levels deep is kept as base64", 10000, true},
 	}
 	for _, tt := range tests {
@@ -317,7 +318,7 @@ func maximalEvent(t *testing.T, pad func(n int) string, odd bool) []byte {
 func TestNoAcceptedEventMakesADocumentPastCosmosDBsItemLimit(t *testing.T) {
 	flat := func(n int) string { return `"` + strings.Repeat("<", n-2) + `"` }
 	deep := func(n int) string {
-		d := document.MaxPayloadDepth + 1
+		d := acr.MaxDepth + 1
 		return strings.Repeat("[", d) + `"` + strings.Repeat("<", n-2*d-2) + `"` + strings.Repeat("]", d)
 	}
 	tests := []struct {
@@ -337,7 +338,7 @@ func TestNoAcceptedEventMakesADocumentPastCosmosDBsItemLimit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if (len(ev.Anomalies) > 0) != tt.odd {
+			if tt.odd != (len(ev.Anomalies) > 1) {
 				t.Fatalf("anomalies %q", ev.Anomalies)
 			}
 			for _, source := range []string{document.SourceWebhook, document.SourceEventGrid, document.SourceReconcile} {
@@ -353,5 +354,22 @@ func TestNoAcceptedEventMakesADocumentPastCosmosDBsItemLimit(t *testing.T) {
 				t.Logf("%s: %d bytes from a body of %d", source, len(b), len(body))
 			}
 		})
+	}
+}
+
+func TestAnEnvelopeDeeperThanCosmosDBHoldsIsKeptAsBase64(t *testing.T) {
+	ev, err := acr.Parse([]byte(`{"id":"a","action":"push"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		depth int
+		deep  bool
+	}{{document.MaxPayloadDepth, false}, {document.MaxPayloadDepth + 1, true}} {
+		envelope := nested(tt.depth)
+		d := document.New(ev, document.SourceEventGrid, json.RawMessage(envelope), time.Unix(0, 0))
+		if got := string(d.Payload) != envelope; got != tt.deep || tt.deep != slices.Equal(d.Anomalies, []string{acr.TooDeepAnomaly}) {
+			t.Errorf("depth %d: payload changed %v, anomalies %q; want base64 %v", tt.depth, got, d.Anomalies, tt.deep)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/acrsink/acrsink/internal/acr"
 	"github.com/acrsink/acrsink/internal/ingest"
 )
 
@@ -28,8 +29,12 @@ type Options struct {
 	Shutdown context.Context
 }
 
-// MaxBody is the largest body accepted; ACR events are a few hundred bytes.
-const MaxBody = 1 << 20
+// MaxBody is the largest body accepted: acr.MaxEventBytes, the size under
+// which no event makes a document past Cosmos DB's 2 MB item limit
+// (document.MaxDocumentBytes). ACR events are a few hundred bytes; an Event
+// Grid batch is at most 1 MB by its own settings (a batch's body is each
+// event's payload bound too).
+const MaxBody = acr.MaxEventBytes
 
 // New returns the handler for the whole API.
 func New(o Options) http.Handler {

@@ -23,7 +23,7 @@ type storedBody struct {
 // was already stored, 204 for a ping, 503 when it could not be stored.
 func handleWebhook(o Options) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, ok := readBody(w, r)
+		body, ok := readEventBody(o.Logger, w, r)
 		if !ok {
 			return
 		}
@@ -36,6 +36,7 @@ func handleWebhook(o Options) http.Handler {
 			fail(w, http.StatusBadRequest, err.Error())
 			return
 		}
+		logAnomalies(o.Logger, r, ev)
 		if vs := r.Header.Values(acr.RegionHeader); len(vs) > 0 {
 			// Sent twice, the header names no one region: the join fails
 			// the rule and is logged.
@@ -74,6 +75,23 @@ func takeRegion(log *slog.Logger, r *http.Request, ev *acr.Event, from, value st
 	log.LogAttrs(r.Context(), slog.LevelWarn, "region ignored; event stored without it", attrs...)
 }
 
+// LogAnomalies is the message of the warning for an event stored with odd
+// descriptive fields left out (acr.Event.Anomalies).
+const LogAnomalies = "event stored with odd fields left out"
+
+// logAnomalies warns, once per delivery, that ev is stored without what
+// was odd in it (the document's anomalies field says the same). Every door
+// calls it for each event it stores; the anomalies quote values already
+// clipped (acr), and there is at most one per field.
+func logAnomalies(log *slog.Logger, r *http.Request, ev acr.Event) {
+	if len(ev.Anomalies) == 0 {
+		return
+	}
+	log.LogAttrs(r.Context(), slog.LevelWarn, LogAnomalies,
+		slog.String("eventId", acr.Clip(ev.ID)), slog.String("action", acr.Clip(ev.Action)),
+		slog.Any("anomalies", ev.Anomalies))
+}
+
 // readBody reads at most MaxBody bytes, answering 413 or 400 itself when it
 // cannot.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
@@ -81,8 +99,8 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		info(r).Outcome = "too large"
-		fail(w, http.StatusRequestEntityTooLarge, "body larger than 1 MiB")
+		info(r).Outcome = outcomeTooLarge
+		fail(w, http.StatusRequestEntityTooLarge, errTooLarge.Error())
 		return nil, false
 	case err != nil:
 		info(r).Outcome = "unreadable"
@@ -91,6 +109,24 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	}
 	return body, true
 }
+
+// outcomeTooLarge is the request line's outcome of a body over MaxBody.
+const outcomeTooLarge = "too large"
+
+// readEventBody is readBody for a door that takes events. A body too large
+// is a delivery not stored, so it is logged as one (logInvalid): the sender
+// will not send it again. An unreadable one is not: the sender gave up
+// before it was sent, and the reconciler replays what was not answered.
+func readEventBody(log *slog.Logger, w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, ok := readBody(w, r)
+	if !ok && info(r).Outcome == outcomeTooLarge {
+		logInvalid(log, r, acr.Event{}, errTooLarge)
+	}
+	return body, ok
+}
+
+// errTooLarge answers a body over MaxBody.
+var errTooLarge = errors.New("body larger than 1 MiB")
 
 // LogNotStored is the message of the log line for an event that was not
 // stored; infra/'s alert looks for it.
