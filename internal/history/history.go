@@ -27,7 +27,8 @@ type Delivery struct {
 	// (a timeout, a connection that failed).
 	StatusCode int
 	// Warning, when set, says what was left out of the event (a region
-	// header that is not a region) without keeping it from being stored.
+	// header that is not a region, odd fields: acr.Event.Anomalies) without
+	// keeping it from being stored.
 	Warning string
 	// NotDelivery is set for an entry that holds no request that was sent
 	// (no eventRequestMessage, or not an object): there is nothing in it
@@ -107,11 +108,16 @@ func deliveries(entries []wire, first int) []Delivery {
 			d.Err, d.NotDelivery = errors.New("no eventRequestMessage: the history kept no request to replay"), true
 		default:
 			d.Event, d.Err = content(e.Request.Content)
+			var warnings []string
 			if h := e.Request.Headers; d.Err == nil && h.present {
 				if !d.Event.TakeRegion(h.value, h.isString) {
-					d.Warning = fmt.Sprintf("%s header %q ignored (want %s); the event is stored without a region", acr.RegionHeader, acr.Clip(h.value), acr.RegionRule)
+					warnings = append(warnings, fmt.Sprintf("%s header %q ignored (want %s); the event is stored without a region", acr.RegionHeader, acr.Clip(h.value), acr.RegionRule))
 				}
 			}
+			if d.Err == nil && len(d.Event.Anomalies) > 0 {
+				warnings = append(warnings, "odd fields left out (the document's anomalies): "+strings.Join(d.Event.Anomalies, "; "))
+			}
+			d.Warning = strings.Join(warnings, "; ")
 		}
 		out = append(out, d)
 	}

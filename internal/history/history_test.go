@@ -178,3 +178,33 @@ func TestAnEntryWithNoRequestIsNoDeliveryNotALostOne(t *testing.T) {
 		}
 	}
 }
+
+// The history decodes through acr.Parse, the one rule: an entry with an odd
+// descriptive field is an event to replay, with its anomalies; one that
+// cannot be stored is an error (the webhook door refused and logged it).
+func TestAHistoryEntryFollowsTheOneRuleOfWhatIsStored(t *testing.T) {
+	entry := func(content string) string {
+		return `{"id":"d","eventRequestMessage":{"content":` + content + `},"eventResponseMessage":{"statusCode":"400"}}`
+	}
+	tests := []struct {
+		name, content string
+		stored        bool
+		anomalies     int
+	}{
+		{"a zoneless timestamp and a size that is a string", `{"id":"e1","action":"push","timestamp":"2026-11-22T08:00:00.1234567","target":{"size":"5"}}`, true, 2},
+		{"the same, as the string the CLI may print", `"{\"id\":\"e1\",\"action\":\"push\",\"target\":{\"size\":1.5}}"`, true, 1},
+		{"an id that is a number", `{"id":1,"action":"push"}`, false, 0},
+		{"an id of two dots", `{"id":"..","action":"push"}`, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ds, err := history.Parse([]byte("[" + entry(tt.content) + "]"))
+			if err != nil || len(ds) != 1 {
+				t.Fatalf("%v, %d deliveries", err, len(ds))
+			}
+			if d := ds[0]; (d.Err == nil) != tt.stored || len(d.Event.Anomalies) != tt.anomalies || (tt.anomalies > 0) != strings.Contains(d.Warning, "odd fields left out") {
+				t.Errorf("err %v, anomalies %q, warning %q; want stored %v with %d", d.Err, d.Event.Anomalies, d.Warning, tt.stored, tt.anomalies)
+			}
+		})
+	}
+}
