@@ -220,7 +220,7 @@ func TestRequestsThatMustStoreNothing(t *testing.T) {
 		{"an array is 400", url, []byte(`[1,2]`), []string{"x-functions-key", "test-key"}, 400, "JSON object"},
 		{"an event without an id is 400", url, []byte(`{"action":"push"}`), []string{"x-functions-key", "test-key"}, 400, "missing id"},
 		{"an event without an action is 400", url, []byte(`{"id":"x"}`), []string{"x-functions-key", "test-key"}, 400, "missing action"},
-		{"a size that is a string is 400", url, []byte(`{"id":"x","action":"push","target":{"size":"big"}}`), []string{"x-functions-key", "test-key"}, 400, "target.size"},
+		{"an id that is a number is 400", url, []byte(`{"id":7,"action":"push","target":{"size":"big"}}`), []string{"x-functions-key", "test-key"}, 400, "field id"},
 		{"an empty body is 400", url, nil, []string{"x-functions-key", "test-key"}, 400, "empty body"},
 		{"over 1 MiB is 413", url, append(append([]byte(`{"id":"x","action":"push","pad":"`), bytes.Repeat([]byte("a"), 1<<20)...), '"', '}'), []string{"x-functions-key", "test-key"}, 413, "1 MiB"},
 	}
