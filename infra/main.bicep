@@ -22,7 +22,7 @@ param registryName string = ''
 @description('Resource group of that registry; empty means this one.')
 param registryResourceGroup string = ''
 
-@description('Regions of the registry\'s replicas to put a webhook in, comma-separated (westus2,eastus): a webhook sees only the pushes that land in its own region. Empty for the registry\'s home region only.')
+@description('Regions of the registry\'s replicas to put a webhook in, comma-separated (westus2,eastus). Each regional webhook delivers every push once the content has replicated into its region, wherever it was pushed, so N regions give N deliveries per push: list several only to record arrival in each replica (README, "Geo-replicated registries"). Empty for one webhook in the registry\'s home region, which sees every push.')
 param webhookRegions string = ''
 
 @description('Webhook scope: repo:tag, repo:*, or empty for the whole registry.')
@@ -69,11 +69,11 @@ var tags = {
 }
 var primaryKey = first(split(functionKeys, ','))
 
-// The webhooks, one per region (as ARM names regions; '' is the registry's
-// home region), and their names (5-50 letters and digits, the ARM schema's
-// rule). Made here, not in the webhook module, so that the app's settings
-// can name the webhooks (ACRSINK_RECONCILE_WEBHOOKS) while the webhooks
-// take the app's host name: neither waits for the other.
+// The webhooks, one per listed region (as ARM names regions; '' is the
+// registry's home region), and their names (5-50 letters and digits, the
+// ARM schema's rule). Made here, not in the webhook module, so that the
+// app's settings can name the webhooks (ACRSINK_RECONCILE_WEBHOOKS) while
+// the webhooks take the app's host name: neither waits for the other.
 var listedRegions = [for region in split(webhookRegions, ','): toLower(replace(trim(region), ' ', ''))]
 var regionList = empty(registryName) ? [] : (empty(trim(webhookRegions)) ? [''] : listedRegions)
 var webhookNames = [for region in regionList: empty(region) ? 'acrsink' : take('acrsink${region}', 50)]

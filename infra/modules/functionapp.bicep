@@ -142,6 +142,20 @@ resource app 'Microsoft.Web/sites@2024-11-01' = {
           value: reconcileWebhooks
         }
         {
+          // With no webhook to read, the reconcile timer is switched off
+          // rather than left to fire every 10 minutes for nothing: on Flex
+          // Consumption each non-HTTP function scales in its own instance
+          // group and each execution bills at least 1,000 ms
+          // (learn.microsoft.com, flex-consumption-plan). The setting is
+          // the documented switch, AzureWebJobs.<function>.Disabled = true
+          // (learn.microsoft.com, disable-function); <function> is the
+          // folder reconcile/. Set from the same parameter as the line
+          // above, so the two cannot disagree (internal/infracheck checks
+          // both ways).
+          name: 'AzureWebJobs.reconcile.Disabled'
+          value: empty(reconcileWebhooks) ? 'true' : 'false'
+        }
+        {
           // reconcile/function.json's %ACRSINK_RECONCILE_SCHEDULE%: the host
           // does not load the function without it.
           name: 'ACRSINK_RECONCILE_SCHEDULE'

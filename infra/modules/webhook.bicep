@@ -1,9 +1,18 @@
-// The webhooks on an existing registry: one per regional replica, because
-// "with a geo-replicated registry, you configure each webhook to respond to
-// events in a specific regional replica" (learn.microsoft.com,
-// container-registry-webhook). Each sends the function key in the
-// x-functions-key header and its region in x-acrsink-region, which the
-// handler records as the document's region.
+// The webhooks on an existing registry, one per region listed (the
+// registry's home region when none is). "With a geo-replicated registry,
+// you configure each webhook to respond to events in a specific regional
+// replica" (learn.microsoft.com, container-registry-webhook), and Microsoft's
+// geo-replication tutorial (container-registry-tutorial-deploy-update) shows
+// what that means: after one docker push, "While the image is being
+// replicated, you can see the Azure Container Registry webhooks being
+// triggered ... You should see a row for the push action in the logs of both
+// Webhooks." So a regional webhook fires when content arrives in its
+// replica, wherever it was pushed: one webhook sees every push, and N
+// regional webhooks give N deliveries of each push. Whether those deliveries
+// share an event id is not documented (README, "Geo-replicated
+// registries"). Each webhook sends the function key in the x-functions-key
+// header and its region in x-acrsink-region, which the handler records as
+// the document's region: the replica whose arrival that delivery reports.
 //
 // The key is not secret from the registry's readers of webhook data: ACR
 // records the request headers it sent, custom headers included, in the
@@ -17,7 +26,7 @@ param functionKey string
 param scope string
 param actions array
 
-@description('The regions to cover, as ARM names them; an empty entry is the registry\'s home region.')
+@description('The regions to put a webhook in, as ARM names them; an empty entry is the registry\'s home region.')
 param regions array
 
 @description('The webhooks\' names, one per region (main.bicep makes both).')

@@ -38,7 +38,16 @@ var Queries = []Query{
 		SQL:   `SELECT c.region, c.tag, c.timestamp FROM c WHERE c.digest = "sha256:80f0d5c8786bb9e621a45ece0db56d11cdc624ad20da9fe62e9d25490f331d7d" AND c.action = "push" ORDER BY c.timestamp`,
 	},
 	{
-		Title: "Events per action",
-		SQL:   `SELECT c.action, COUNT(1) AS events FROM c GROUP BY c.action`,
+		// One row per push, however many regional webhooks delivered it:
+		// each regional webhook of a geo-replicated registry delivers every
+		// push (Microsoft's geo-replication tutorial), under an event id
+		// that may or may not be the same in each region (not documented),
+		// so a push can have one document per region. What every delivery
+		// of one push shares is what replication copies: the repository,
+		// the tag and the manifest's digest. The cost of that key, a
+		// documented guess: pushing a tag again to the digest it already
+		// points at counts once.
+		Title: "Pushes, each once however many regional webhooks delivered it",
+		SQL:   `SELECT c.repository, c.tag, c.digest, COUNT(1) AS deliveries FROM c WHERE c.action = "push" GROUP BY c.repository, c.tag, c.digest`,
 	},
 }

@@ -3,6 +3,7 @@ package cookbook_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -52,8 +53,19 @@ var store interface {
 	Query(context.Context, string, map[string]any, func(json.RawMessage) error) error
 }
 
-// seed stores the samples plus a second push of the same digest under
-// another tag, an older push, and deletes a day and a half apart.
+// seed stores the samples (their push delivered by the westus2 webhook),
+// the same push delivered again by the eastus webhook under another event
+// id, a second push of the same digest under another tag, an older push,
+// and deletes a day and a half apart.
+//
+// Each regional webhook of a geo-replicated registry delivers every push
+// once the content reaches its replica (Microsoft's geo-replication
+// tutorial, container-registry-tutorial-deploy-update); whether those
+// deliveries share an event id is not documented, so the seed has both: the
+// v1 push with one id per region (two documents), the latest push under one
+// id (one document, from the region that delivered first). Timestamps are
+// made up: whether a regional delivery carries the push's time or the
+// arrival's is not documented either.
 func seed(t *testing.T, now time.Time) {
 	t.Helper()
 	st, _ := emulatortest.Container(t)
@@ -77,7 +89,12 @@ func seed(t *testing.T, now time.Time) {
 		}
 		add(acrtest.Event(name), edit)
 	}
-	// The same digest reaches a second region; the oldest push was stored
+	// The v1 push arrives in eastus too, and its webhook delivers it under
+	// its own id.
+	add(acrtest.Event("push"), func(e *acr.Event) {
+		e.ID, e.Timestamp, e.Region = "push-v1-eastus", "2017-11-17T16:52:30Z", "eastus"
+	})
+	// The same digest pushed under another tag; the oldest push was stored
 	// before regions were recorded.
 	add(acrtest.Event("push"), func(e *acr.Event) {
 		e.ID, e.Target.Tag, e.Timestamp, e.Region = "push-latest", "latest", "2017-11-17T16:53:00Z", "eastus"
@@ -105,9 +122,12 @@ func TestTheCookbookAnswersWhatItsTitlesPromise(t *testing.T) {
 		check func(t *testing.T, rows []map[string]any)
 	}{
 		{"Latest pushes", func(t *testing.T, rows []map[string]any) {
+			// One row per document: the v1 push once per region that
+			// delivered it under its own id.
 			want := []any{
 				"contoso.azurecr.io/team/big-model@sha256:2b1e4c6f8a0d2e4f6a8c0e2a4c6e8a0c2e4a6c8e0a2c4e6a8c0e2a4c6e8a0c2e",
 				"myregistry.azurecr.io/hello-world:latest",
+				"myregistry.azurecr.io/hello-world:v1",
 				"myregistry.azurecr.io/hello-world:v1",
 				"myregistry.azurecr.io/hello-world:v0",
 			}
@@ -117,14 +137,14 @@ func TestTheCookbookAnswersWhatItsTitlesPromise(t *testing.T) {
 		}},
 		{"History of one repository", func(t *testing.T, rows []map[string]any) {
 			got := column(rows, "action")
-			if len(rows) != 7 || rows[0]["action"] != "delete" || rows[len(rows)-1]["tag"] != "v0" {
-				t.Errorf("history = %v, want 7 events of hello-world, newest (a delete) first, v0 last", got)
+			if len(rows) != 8 || rows[0]["action"] != "delete" || rows[len(rows)-1]["tag"] != "v0" {
+				t.Errorf("history = %v, want 8 documents of hello-world, newest (a delete) first, v0 last", got)
 			}
 		}},
 		{"Which tags point at one digest", func(t *testing.T, rows []map[string]any) {
 			tags := column(rows, "tag")
-			if len(tags) != 3 {
-				t.Errorf("tags = %v, want v1, latest and v0", tags)
+			if len(tags) != 4 || !contains(tags, "v1") || !contains(tags, "latest") || !contains(tags, "v0") {
+				t.Errorf("tags = %v, want v1 (once per regional document), latest and v0", tags)
 			}
 		}},
 		{"Deletes in the last day", func(t *testing.T, rows []map[string]any) {
@@ -146,19 +166,27 @@ func TestTheCookbookAnswersWhatItsTitlesPromise(t *testing.T) {
 			want := []any{
 				[]any{nil, "v0", "2017-01-01T00:00:00.0000000Z"}, // stored before regions were recorded
 				[]any{"westus2", "v1", "2017-11-17T16:52:01.3431453Z"},
+				[]any{"eastus", "v1", "2017-11-17T16:52:30.0000000Z"},
 				[]any{"eastus", "latest", "2017-11-17T16:53:00.0000000Z"},
 			}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("pushes of the digest, oldest first = %v, want %v", got, want)
 			}
 		}},
-		{"Events per action", func(t *testing.T, rows []map[string]any) {
-			counts := map[any]any{}
+		{"Pushes, each once however many regional webhooks delivered it", func(t *testing.T, rows []map[string]any) {
+			// Five push documents, four pushes: v1 (delivered by two
+			// regions under two ids), latest, v0 and the big model's push
+			// by digest (no tag).
+			deliveries := map[any]any{}
 			for _, r := range rows {
-				counts[r["action"]] = r["events"]
+				deliveries[fmt.Sprint(r["repository"], ":", r["tag"])] = r["deliveries"]
 			}
-			if counts["push"] != float64(4) || counts["delete"] != float64(3) || counts["ping"] != nil {
-				t.Errorf("counts = %v, want 4 pushes, 3 deletes, no ping", counts)
+			want := map[any]any{
+				"hello-world:v1": float64(2), "hello-world:latest": float64(1), "hello-world:v0": float64(1),
+				"team/big-model:<nil>": float64(1),
+			}
+			if len(rows) != 4 || !reflect.DeepEqual(deliveries, want) {
+				t.Errorf("pushes = %v, want %v", deliveries, want)
 			}
 		}},
 	}
@@ -187,6 +215,68 @@ func TestTheREADMEShowsEveryRecipeVerbatim(t *testing.T) {
 	for _, q := range cookbook.Queries {
 		if !strings.Contains(string(readme), q.SQL) {
 			t.Errorf("README.md lacks the recipe %q:\n%s", q.Title, q.SQL)
+		}
+	}
+}
+
+// pushKey is what every regional delivery of one push shares: replication
+// copies the manifest (its digest) into the same repository under the same
+// tag. The event id may differ per region (not documented either way), and
+// so may the timestamp.
+var pushKey = []string{"c.repository", "c.tag", "c.digest"}
+
+// countProblem says why a recipe that counts would count a push more than
+// once with N regional webhooks, or "" when it cannot: a recipe with
+// COUNT(...) must group by the push key (and by c.action unless it counts
+// pushes alone).
+func countProblem(sql string) string {
+	if !strings.Contains(strings.ToUpper(sql), "COUNT(") {
+		return ""
+	}
+	_, group, ok := strings.Cut(sql, " GROUP BY ")
+	if !ok {
+		return "counts documents without grouping them by push"
+	}
+	keys := map[string]bool{}
+	for _, k := range strings.Split(group, ",") {
+		keys[strings.TrimSpace(k)] = true
+	}
+	want := pushKey
+	if !strings.Contains(sql, `c.action = "push"`) {
+		want = append([]string{"c.action"}, pushKey...)
+	}
+	for _, k := range want {
+		if !keys[k] {
+			return "groups by " + strings.TrimSpace(group) + ", not by " + strings.Join(want, ", ") + ": each regional delivery of one push counts again"
+		}
+	}
+	return ""
+}
+
+func TestEveryRecipeThatCountsCountsEachPushOnce(t *testing.T) {
+	n := 0
+	for _, q := range cookbook.Queries {
+		if p := countProblem(q.SQL); p != "" {
+			t.Errorf("%q %s", q.Title, p)
+		}
+		if strings.Contains(q.SQL, "COUNT(") {
+			n++
+		}
+	}
+	if n == 0 {
+		t.Error("no recipe counts anything: the check reads nothing")
+	}
+}
+
+func TestTheCountCheckFailsOnACountPerDocument(t *testing.T) {
+	for _, sql := range []string{
+		`SELECT c.action, COUNT(1) AS events FROM c GROUP BY c.action`,
+		`SELECT VALUE COUNT(1) FROM c WHERE c.action = "push"`,
+		`SELECT c.repository, c.tag, COUNT(1) AS pushes FROM c WHERE c.action = "push" GROUP BY c.repository, c.tag`,
+		`SELECT c.repository, c.tag, c.digest, COUNT(1) AS n FROM c GROUP BY c.repository, c.tag, c.digest`,
+	} {
+		if countProblem(sql) == "" {
+			t.Errorf("%s: passed", sql)
 		}
 	}
 }

@@ -3,24 +3,35 @@ package infracheck_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/acrsink/acrsink/internal/infracheck"
 	"github.com/acrsink/acrsink/internal/reconcile"
 	"github.com/acrsink/acrsink/internal/server"
 )
 
-// alertProblems checks that the alert's query looks for what the code
-// logs and for failed runs of the function the app has.
-func alertProblems(t *testing.T, path string) []string {
+// alertQuery is the text of alerts.bicep's query variable.
+func alertQuery(t *testing.T, path string) string {
 	t.Helper()
 	f := parse(t, path)[0]
-	var query string
 	for _, n := range f.Root.Children {
 		if n.Type == "variable_declaration" && len(n.Children) == 2 && f.Text(n.Children[0]) == "query" {
-			query = f.Text(n.Children[1])
+			return f.Text(n.Children[1])
 		}
 	}
+	return ""
+}
+
+// alertProblems checks that the alert's query looks for what the code
+// logs and for failed runs of the function the app has, and relies only on
+// what Application Insights holds for a custom handler (infracheck's KQL
+// rules, with their sources).
+func alertProblems(t *testing.T, path string) []string {
+	t.Helper()
+	query := alertQuery(t, path)
 	if query == "" {
 		return []string{"alerts.bicep has no query variable"}
 	}
@@ -32,6 +43,15 @@ func alertProblems(t *testing.T, path string) []string {
 	}
 	if _, err := os.Stat(filepath.Join(root, "reconcile", "function.json")); err != nil || !strings.Contains(query, `operation_Name =~ "reconcile"`) {
 		problems = append(problems, "the alert does not watch failed runs of the reconcile function")
+	}
+	if !strings.Contains(query, `tostring(success) =~ "false"`) {
+		problems = append(problems, `the alert does not pick failed runs by tostring(success) =~ "false", which holds whether success is a string or a bool`)
+	}
+	for _, c := range infracheck.BareBooleanComparisons(query) {
+		problems = append(problems, "the alert compares with a bare boolean: "+c)
+	}
+	for _, c := range infracheck.TraceColumnsBeyondMessage(query) {
+		problems = append(problems, "the alert reads a column the handler's console lines do not carry: "+c)
 	}
 	return problems
 }
@@ -47,17 +67,140 @@ func TestTheAlertCheckFailsWhenTheyDrift(t *testing.T) {
 		{"a renamed log message", `message has "event not stored"`, `message has "event lost"`, "event not stored"},
 		{"the reconcile failures left out", ` or message has "reconcile failed"`, "", "reconcile failed"},
 		{"another function's runs", `operation_Name =~ "reconcile"`, `operation_Name =~ "webhook"`, "failed runs of the reconcile function"},
+		{"success as a bare boolean", `tostring(success) =~ "false"`, `success == false`, "bare boolean: == false"},
+		{"the handler's level read from severityLevel", `(traces | where message has "event not stored"`, `(traces | where severityLevel >= 3 and message has "event not stored"`, "severityLevel"},
+		{"the JSON read from customDimensions", `or message has "reconcile failed"),`, `or customDimensions.msg == "reconcile failed"),`, "customDimensions"},
+		{"the function's name read from a trace", `(traces | where message has`, `(traces | where operation_Name =~ "reconcile" or message has`, "operation_Name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			problems := alertProblems(t, brokenCopy(t, "modules/alerts.bicep", tt.old, tt.new))
-			found := false
-			for _, p := range problems {
-				found = found || strings.Contains(p, tt.want)
-			}
-			if !found {
+			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tt.want) }) {
 				t.Errorf("problems %q, want one about %s", problems, tt.want)
 			}
 		})
+	}
+}
+
+// queryProblems applies the KQL rules to every string of the Bicep files
+// (a bare boolean comparison has no business in any Bicep string, KQL or
+// not) and to every kusto block of the README.
+func queryProblems(t *testing.T, readme string, files ...string) []string {
+	t.Helper()
+	var problems []string
+	for _, f := range parse(t, files...) {
+		for _, s := range infracheck.Strings(f) {
+			for _, c := range infracheck.BareBooleanComparisons(s.Text) {
+				problems = append(problems, f.Path+":"+strconv.Itoa(s.Row)+": compares with a bare boolean: "+c)
+			}
+		}
+	}
+	for _, block := range infracheck.MarkdownBlocks(readme, "kusto") {
+		for _, c := range infracheck.BareBooleanComparisons(block) {
+			problems = append(problems, "README.md: a kusto block compares with a bare boolean: "+c)
+		}
+		for _, c := range infracheck.TraceColumnsBeyondMessage(block) {
+			problems = append(problems, "README.md: a kusto block reads a column the handler's console lines do not carry: "+c)
+		}
+	}
+	return problems
+}
+
+func TestNoQueryComparesAColumnToABareBooleanOrReadsWhatTracesLack(t *testing.T) {
+	readme := repoFile(t, "README.md")
+	if len(infracheck.MarkdownBlocks(readme, "kusto")) == 0 {
+		t.Error("the README has no kusto block: the check is not reading it")
+	}
+	for _, p := range queryProblems(t, readme, bicepFiles(t)...) {
+		t.Error(p)
+	}
+}
+
+func TestTheQueryCheckFailsOnABareBooleanAnywhere(t *testing.T) {
+	readme := repoFile(t, "README.md")
+	tests := []struct{ name, readme, file, want string }{
+		{"in the alert", readme, brokenCopy(t, "modules/alerts.bicep", `tostring(success) =~ "false"`, `success == false`), "alerts.bicep"},
+		{"in a README query", readme + "\n```kusto\nrequests | where false != success\n```\n", filepath.Join(root, "infra", "modules", "alerts.bicep"), "false !="},
+		{"a README query reading customDimensions from traces", readme + "\n```kusto\ntraces | where customDimensions.Category == \"Host.Function.Console\"\n```\n", filepath.Join(root, "infra", "modules", "alerts.bicep"), "customDimensions"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			problems := queryProblems(t, tt.readme, tt.file)
+			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tt.want) }) {
+				t.Errorf("problems %q, want one about %s", problems, tt.want)
+			}
+		})
+	}
+}
+
+func TestTheKQLRules(t *testing.T) {
+	for _, ok := range []string{
+		`requests | where tostring(success) =~ "false"`,
+		`traces | where message has "event not stored"`,
+		`union (traces | where message has "x"), (requests | where operation_Name =~ "reconcile")`,
+		`requests | where operation_Name =~ "reconcile" | project customDimensions`,
+	} {
+		if b, c := infracheck.BareBooleanComparisons(ok), infracheck.TraceColumnsBeyondMessage(ok); len(b)+len(c) > 0 {
+			t.Errorf("%s: refused (%q, %q)", ok, b, c)
+		}
+	}
+	for _, bad := range []string{
+		`requests | where success == false`,
+		`requests | where success==True`,
+		`requests | where true == success`,
+	} {
+		if len(infracheck.BareBooleanComparisons(bad)) == 0 {
+			t.Errorf("%s: no bare boolean found", bad)
+		}
+	}
+	for _, bad := range []string{
+		`traces | where severityLevel >= 3`,
+		`union (requests | where x), (traces | where customDimensions.LogLevel == "Error")`,
+		"traces\n| where operation_Name == \"reconcile\"",
+	} {
+		if len(infracheck.TraceColumnsBeyondMessage(bad)) == 0 {
+			t.Errorf("%s: no column beyond message found", bad)
+		}
+	}
+}
+
+// readmeAlertProblems checks that the README's "Logs, sampling and the
+// alert" shows the alert's query as alerts.bicep has it and says how the
+// handler's lines reach Application Insights.
+func readmeAlertProblems(readme, query string) []string {
+	_, section, ok := strings.Cut(readme, "\n### Logs, sampling and the alert\n")
+	if !ok {
+		return []string{`the README has no "### Logs, sampling and the alert" section`}
+	}
+	section, _, _ = strings.Cut(section, "\n### ")
+	var problems []string
+	norm := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+	q := norm(strings.Trim(query, "'"))
+	if !slices.ContainsFunc(infracheck.MarkdownBlocks(section, "kusto"), func(b string) bool { return norm(b) == q }) {
+		problems = append(problems, "the README does not show the alert's query as alerts.bicep has it:\n"+q)
+	}
+	for _, fact := range []string{"Host.Function.Console", "Information", "`message`", "`customDimensions`", "no operation name", `tostring(success) =~ "false"`, "excludedTypes"} {
+		if !strings.Contains(section, fact) {
+			problems = append(problems, "the README's Logs section does not say "+fact)
+		}
+	}
+	return problems
+}
+
+func TestTheREADMEShowsTheAlertAndWhatTheHandlersTracesHold(t *testing.T) {
+	readme := repoFile(t, "README.md")
+	for _, p := range readmeAlertProblems(readme, alertQuery(t, filepath.Join(root, "infra", "modules", "alerts.bicep"))) {
+		t.Error(p)
+	}
+}
+
+func TestTheREADMEAlertCheckFailsWhenTheyDrift(t *testing.T) {
+	readme := repoFile(t, "README.md")
+	query := alertQuery(t, filepath.Join(root, "infra", "modules", "alerts.bicep"))
+	if p := readmeAlertProblems(readme, strings.Replace(query, `=~ "false"`, `== "False"`, 1)); len(p) == 0 {
+		t.Error("a changed alert query passed against the README's copy")
+	}
+	if p := readmeAlertProblems(strings.Replace(readme, "Host.Function.Console", "Function.reconcile", -1), query); len(p) == 0 {
+		t.Error("a README that does not name the console category passed")
 	}
 }

@@ -288,6 +288,8 @@ type Module struct {
 	Row    int
 	// Args are the values passed, by parameter name.
 	Args map[string]*Node
+	// Scope is the module's scope expression, or nil (the caller's).
+	Scope *Node
 }
 
 // Modules lists f's module declarations.
@@ -310,6 +312,7 @@ func Modules(f *File) []Module {
 			}
 		}
 		if body != nil {
+			m.Scope = Lookup(f, body, "scope")
 			for _, p := range Properties(f, body) {
 				if p.Key == "params" && p.Value.Type == "object" {
 					for _, pp := range Properties(f, p.Value) {

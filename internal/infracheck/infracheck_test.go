@@ -205,6 +205,9 @@ var platformSettings = map[string]string{
 	"AzureWebJobsStorage__credential":           "tells the host to use the managed identity",
 	"APPLICATIONINSIGHTS_CONNECTION_STRING":     "the host ships logs to Application Insights",
 	"APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "the host sends telemetry with the app's identity: the component takes no key",
+	// The host's switch for one function (learn.microsoft.com,
+	// disable-function); ReconcileSwitchProblems checks its value.
+	"AzureWebJobs.reconcile.Disabled": "the host runs the reconcile timer only when there is a webhook to reconcile",
 }
 
 // settingsProblems compares the app settings set in Azure with the

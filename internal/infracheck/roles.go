@@ -2,6 +2,8 @@ package infracheck
 
 import (
 	"fmt"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -32,7 +34,10 @@ var reconcilerNeeds = []string{
 // RoleProblems checks the custom roles infra/ defines for the reconciler:
 // least privilege means exactly the operations it calls, named as the
 // provider names them (no wildcard, no data actions), and assignments on
-// the webhooks themselves rather than on the registry or anything wider.
+// the webhooks themselves rather than on the registry or anything wider;
+// the role itself is assignable in the registry's resource group, as Azure
+// recommends, under a name that stays the same from one deployment to the
+// next.
 func RoleProblems(files []*File) []string {
 	rs, problems := AllResources(files)
 	found := false
@@ -64,9 +69,29 @@ func RoleProblems(files []*File) []string {
 					problems = append(problems, fmt.Sprintf("%s: %s %q: the reconciler needs none", at, key, l))
 				}
 			}
+			// Azure recommends a management group, subscription or
+			// resource group as a custom role's assignable scope, not a
+			// resource instance, and limits a tenant to 5,000 custom roles
+			// (learn.microsoft.com, role-based-access-control/
+			// role-definitions): the registry's resource group, which is
+			// this module's scope (RoleModuleScopeProblems).
+			// (Compared as text: the tree-sitter grammar splits a call
+			// followed by a member inside an array into two items.)
 			scopes := Lookup(f, r.Body, "properties", "assignableScopes")
-			if scopes == nil || scopes.Type != "array" || len(scopes.Children) != 1 || f.Text(scopes.Children[0]) != "registry.id" {
-				problems = append(problems, at+": assignableScopes must be the registry alone ([registry.id])")
+			if scopes == nil || scopes.Type != "array" || strings.Join(strings.Fields(f.Text(scopes)), "") != "[resourceGroup().id]" {
+				problems = append(problems, fmt.Sprintf("%s: assignableScopes %s, want the registry's resource group alone ([resourceGroup().id])", at, strings.Join(strings.Fields(textOf(f, scopes)), " ")))
+			}
+			// A role definition's name is a GUID that must stay the same
+			// from one deployment to the next, or each redeploy would try
+			// to make another role under the same roleName: guid() of
+			// stable inputs that include the registry's id, so that two
+			// registries never share one.
+			name := Lookup(f, r.Body, "name")
+			switch text := textOf(f, name); {
+			case !strings.HasPrefix(text, "guid(") || !strings.Contains(text, "registry.id"):
+				problems = append(problems, fmt.Sprintf("%s: name %s, want guid() of the registry's id and constants, the same on every deployment", at, text))
+			case nonDeterministic.MatchString(text):
+				problems = append(problems, fmt.Sprintf("%s: name %s changes from one deployment to the next", at, text))
 			}
 		case "microsoft.authorization/roleassignments":
 			def := Lookup(f, r.Body, "properties", "roleDefinitionId")
@@ -83,6 +108,34 @@ func RoleProblems(files []*File) []string {
 		problems = append(problems, "no custom role for the reconciler")
 	}
 	return problems
+}
+
+// nonDeterministic are the Bicep functions whose value changes between
+// deployments.
+var nonDeterministic = regexp.MustCompile(`(?i)\b(newGuid|utcNow|deployment)\(`)
+
+// RoleModuleScopeProblems checks that main deploys the module that defines
+// the reconciler's role (webhook-access.bicep) into the registry's resource
+// group, the same scope as the webhooks: the role's assignable scope is
+// that module's resourceGroup().
+func RoleModuleScopeProblems(main *File) []string {
+	var access, hooks *Module
+	for _, m := range Modules(main) {
+		switch filepath.Base(m.Path) {
+		case "webhook-access.bicep":
+			access = &m
+		case "webhook.bicep":
+			hooks = &m
+		}
+	}
+	if access == nil || hooks == nil {
+		return []string{main.Path + ": no webhook or webhook-access module"}
+	}
+	a, w := textOf(main, access.Scope), textOf(main, hooks.Scope)
+	if a != "resourceGroup(registryGroup)" || a != w {
+		return []string{fmt.Sprintf("%s:%d: module %s has scope %s, want the registry's resource group (resourceGroup(registryGroup)), as the webhooks (%s)", main.Path, access.Row, access.Symbol, a, w)}
+	}
+	return nil
 }
 
 // stringList is the plain strings of an array literal; anything else comes

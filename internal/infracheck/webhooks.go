@@ -50,12 +50,14 @@ var Deployment = Env{
 // the regions parameter regions, and a registry whose home region is home,
 // and checks the platform's rules and ours: every name keeps the schema's
 // name rule (5-50 letters and digits); names are distinct; there is exactly
-// one webhook in each listed region and none elsewhere, because a
-// geo-replicated registry's webhook sees only the events of its own
-// regional replica ("With a geo-replicated registry, you configure each
-// webhook to respond to events in a specific regional replica",
-// learn.microsoft.com, container-registry-webhook); each sends the function
-// key and its own region in acr.RegionHeader; and the app's
+// one webhook in each listed region and none elsewhere, because each
+// webhook is bound to one regional replica ("With a geo-replicated
+// registry, you configure each webhook to respond to events in a specific
+// regional replica", learn.microsoft.com, container-registry-webhook) and
+// fires as content arrives there (Microsoft's geo-replication tutorial,
+// container-registry-tutorial-deploy-update), so a webhook in a region not
+// listed would add deliveries nobody asked for; each sends the function key
+// and its own region in acr.RegionHeader; and the app's
 // ACRSINK_RECONCILE_WEBHOOKS names exactly those webhooks.
 func WebhookProblems(s *Schemas, main *File, files []*File, registry, regions, home string) []string {
 	env := Env{"webhookRegions": regions, "registryName": registry}

@@ -1,0 +1,108 @@
+package infracheck
+
+import (
+	"fmt"
+	"maps"
+	"path/filepath"
+	"strings"
+)
+
+// ReconcileSwitchProblems checks that each timer function (the folder names
+// in timers, reconcile/ among them) is switched off exactly when the app has
+// no webhook to reconcile: main.bicep evaluated for no registry and for one,
+// the function app's ACRSINK_RECONCILE_WEBHOOKS must be the webhooks main
+// passes, and its AzureWebJobs.<timer>.Disabled setting "true" when that
+// list is empty and "false" otherwise. An idle timer is not free: on Flex
+// Consumption each non-HTTP function scales in its own instance group and
+// each execution bills at least 1,000 ms (learn.microsoft.com,
+// flex-consumption-plan); AzureWebJobs.<FUNCTION_NAME>.Disabled set to true
+// is how Azure Functions documents disabling one function
+// (learn.microsoft.com, disable-function), FUNCTION_NAME being the
+// function's folder.
+func ReconcileSwitchProblems(main, app *File, timers []string) []string {
+	var call *Module
+	for _, m := range Modules(main) {
+		if filepath.Base(m.Path) == filepath.Base(app.Path) {
+			call = &m
+		}
+	}
+	if call == nil {
+		return []string{main.Path + ": no function app module"}
+	}
+	if len(timers) == 0 {
+		return []string{"no timer function to check: the check is not reading the function folders"}
+	}
+	webhooksSetting := AppSettingValue(app, "ACRSINK_RECONCILE_WEBHOOKS")
+	if webhooksSetting == nil {
+		return []string{app.Path + ": sets no ACRSINK_RECONCILE_WEBHOOKS"}
+	}
+	var problems []string
+	switches := map[string]*Node{}
+	for _, timer := range timers {
+		name := "AzureWebJobs." + timer + ".Disabled"
+		if switches[timer] = AppSettingValue(app, name); switches[timer] == nil {
+			problems = append(problems, fmt.Sprintf("%s sets no %s: the %s timer fires on schedule whether or not there is anything to reconcile", app.Path, name, timer))
+		}
+	}
+	for _, registry := range []string{"", "myregistry"} {
+		env := Env{"webhookRegions": "", "registryName": registry}
+		maps.Copy(env, Deployment)
+		passed, err := evalString(main, call.Args["reconcileWebhooks"], env)
+		if err != nil {
+			return append(problems, fmt.Sprintf("%s:%d: module %s, reconcileWebhooks: %v", main.Path, call.Row, call.Symbol, err))
+		}
+		appEnv := Env{"reconcileWebhooks": passed}
+		set, err := evalString(app, webhooksSetting, appEnv)
+		if err != nil || set != passed {
+			problems = append(problems, fmt.Sprintf("%s: ACRSINK_RECONCILE_WEBHOOKS is %q (%v), not the reconcileWebhooks main.bicep passes (%q)", app.Path, set, err, passed))
+		}
+		want := "false"
+		if passed == "" {
+			want = "true"
+		}
+		for _, timer := range timers {
+			name := "AzureWebJobs." + timer + ".Disabled"
+			n := switches[timer]
+			if n == nil {
+				continue
+			}
+			got, err := evalString(app, n, appEnv)
+			switch {
+			case err != nil:
+				problems = append(problems, fmt.Sprintf("%s: %s: %v", app.Path, name, err))
+			case !strings.EqualFold(got, want):
+				problems = append(problems, fmt.Sprintf("registry %q: %s is %q with ACRSINK_RECONCILE_WEBHOOKS %q, want %q", registry, name, got, passed, want))
+			}
+		}
+	}
+	return problems
+}
+
+// AppSettingValue is the value node of the app setting name in any
+// appSettings array of f, or nil.
+func AppSettingValue(f *File, name string) *Node {
+	var found *Node
+	var walk func(n *Node)
+	walk = func(n *Node) {
+		if n.Type == "object" {
+			for _, p := range Properties(f, n) {
+				if p.Key != "appSettings" || p.Value.Type != "array" {
+					continue
+				}
+				for _, item := range p.Value.Children {
+					if item.Type != "object" {
+						continue
+					}
+					if k := Lookup(f, item, "name"); k != nil && f.Text(k) == "'"+name+"'" {
+						found = Lookup(f, item, "value")
+					}
+				}
+			}
+		}
+		for _, c := range n.Children {
+			walk(c)
+		}
+	}
+	walk(f.Root)
+	return found
+}

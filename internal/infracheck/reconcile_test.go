@@ -1,0 +1,67 @@
+package infracheck_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/acrsink/acrsink/internal/infracheck"
+)
+
+var functionAppBicep = filepath.Join(root, "infra", "modules", "functionapp.bicep")
+
+// timerFunctions are the function folders at the repository root whose
+// function.json has a timerTrigger (the host's rule: a function is a
+// direct subfolder with a function.json).
+func timerFunctions(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(root, e.Name(), "function.json"))
+		if err == nil && strings.Contains(string(data), `"timerTrigger"`) {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+func reconcileSwitchProblems(t *testing.T, main, app string) []string {
+	t.Helper()
+	files := parse(t, main, app)
+	return infracheck.ReconcileSwitchProblems(files[0], files[1], timerFunctions(t))
+}
+
+func TestTheReconcilerIsSwitchedOffExactlyWhenThereIsNoWebhook(t *testing.T) {
+	if timers := timerFunctions(t); !slices.Contains(timers, "reconcile") {
+		t.Fatalf("timer functions %q: no reconcile/", timers)
+	}
+	for _, p := range reconcileSwitchProblems(t, mainBicep, functionAppBicep) {
+		t.Error(p)
+	}
+}
+
+func TestTheReconcileSwitchCheckFailsOnBrokenInfra(t *testing.T) {
+	const setting = "name: 'AzureWebJobs.reconcile.Disabled'"
+	const value = "value: empty(reconcileWebhooks) ? 'true' : 'false'"
+	tests := []struct{ name, old, new, want string }{
+		{"no switch", setting, "name: 'AzureWebJobs.reconciler.Disabled'", "sets no AzureWebJobs.reconcile.Disabled"},
+		{"always on", value, "value: 'false'", `registry "": AzureWebJobs.reconcile.Disabled is "false"`},
+		{"always off", value, "value: 'true'", `registry "myregistry": AzureWebJobs.reconcile.Disabled is "true"`},
+		{"the other way round", value, "value: empty(reconcileWebhooks) ? 'false' : 'true'", "want \"true\""},
+		{"from another parameter", value, "value: restrictInbound ? 'true' : 'false'", "restrictInbound has no value"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			problems := reconcileSwitchProblems(t, mainBicep, brokenCopy(t, "modules/functionapp.bicep", tt.old, tt.new))
+			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tt.want) }) {
+				t.Errorf("problems %q, want one about %s", problems, tt.want)
+			}
+		})
+	}
+}
