@@ -30,28 +30,25 @@ var registryActions = map[string]string{
 	ChartDeleted: acr.ActionChartDelete,
 }
 
-// Envelope is one delivered event, in either schema.
+// Envelope is one element of a delivery, in either schema.
 type Envelope struct {
 	ID   string
 	Type string
 	Data json.RawMessage
 	// Raw is the whole envelope as delivered, kept as evidence.
 	Raw json.RawMessage
-}
-
-// wire holds the fields of both schemas: Event Grid's eventType, CloudEvents'
-// type and specversion.
-type wire struct {
-	ID          string          `json:"id"`
-	EventType   string          `json:"eventType"`
-	Type        string          `json:"type"`
-	SpecVersion string          `json:"specversion"`
-	Data        json.RawMessage `json:"data"`
+	// Err says why the element is not an event (not a JSON object, no id
+	// or type, another CloudEvents version); nil for one that is. A bad
+	// element is the sender's fault and its alone: the delivery's other
+	// elements are still events.
+	Err error
 }
 
 // Parse decodes a delivery: an array of events (Event Grid schema or a
-// CloudEvents batch) or a single CloudEvent. Every element must be an event
-// with an id and a type.
+// CloudEvents batch) or a single CloudEvent. It fails only for a body that
+// is not a delivery at all (empty, not JSON, an empty array, neither an
+// array nor an object); an element that is not an event comes back with
+// its Err set, beside the others.
 func Parse(body []byte) ([]Envelope, error) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
@@ -67,35 +64,71 @@ func Parse(body []byte) ([]Envelope, error) {
 			return nil, invalid("no events in the array")
 		}
 	case '{':
+		if !json.Valid(trimmed) {
+			return nil, invalid("not JSON: want an Event Grid array or a CloudEvent")
+		}
 		raws = []json.RawMessage{trimmed}
 	default:
 		return nil, invalid("not JSON: want an Event Grid array or a CloudEvent")
 	}
-	out := make([]Envelope, 0, len(raws))
+	out := make([]Envelope, len(raws))
 	for i, raw := range raws {
-		var w wire
-		if err := json.Unmarshal(raw, &w); err != nil {
-			return nil, invalid("event %d: %v", i, err)
-		}
-		e := Envelope{ID: w.ID, Type: w.EventType, Data: w.Data, Raw: raw}
-		if w.SpecVersion != "" {
-			if w.SpecVersion != "1.0" {
-				return nil, invalid("event %d: CloudEvents specversion %q, want 1.0", i, w.SpecVersion)
-			}
-			e.Type = w.Type
-		}
-		if e.ID == "" || e.Type == "" {
-			return nil, invalid("event %d: missing id or type", i)
-		}
-		out = append(out, e)
+		out[i] = element(i, raw)
 	}
 	return out, nil
+}
+
+// element decodes one element of a delivery. It reads each field on its
+// own, so that an element whose type is wrong still says its id.
+func element(i int, raw json.RawMessage) Envelope {
+	e := Envelope{Raw: raw}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil || fields == nil {
+		e.Err = invalid("event %d: not a JSON object", i)
+		return e
+	}
+	str := func(name string) (string, error) {
+		v, ok := fields[name]
+		if !ok || string(v) == "null" {
+			return "", nil
+		}
+		var s string
+		if json.Unmarshal(v, &s) != nil {
+			return "", invalid("event %d: %s is not a string", i, name)
+		}
+		return s, nil
+	}
+	// Event Grid's schema names the type eventType; CloudEvents, which has
+	// a specversion, names it type.
+	var errs [3]error
+	e.ID, errs[0] = str("id")
+	e.Data = fields["data"]
+	if _, ok := fields["specversion"]; ok {
+		var version string
+		version, errs[1] = str("specversion")
+		if errs[1] == nil && version != "1.0" {
+			errs[1] = invalid("event %d: CloudEvents specversion %q, want 1.0", i, acr.Clip(version))
+		}
+		e.Type, errs[2] = str("type")
+	} else {
+		e.Type, errs[2] = str("eventType")
+	}
+	for _, err := range errs {
+		if err != nil {
+			e.Err = err
+			return e
+		}
+	}
+	if e.ID == "" || e.Type == "" {
+		e.Err = invalid("event %d: missing id or type", i)
+	}
+	return e
 }
 
 // ValidationCode is the code of a subscription validation event, for the
 // Event Grid schema's handshake.
 func (e Envelope) ValidationCode() (string, bool) {
-	if e.Type != SubscriptionValidate {
+	if e.Err != nil || e.Type != SubscriptionValidate {
 		return "", false
 	}
 	var d struct {
@@ -110,26 +143,32 @@ func (e Envelope) ValidationCode() (string, bool) {
 // IsRegistryEvent reports whether e is one of the container registry types.
 func (e Envelope) IsRegistryEvent() bool {
 	_, ok := registryActions[e.Type]
-	return ok
+	return ok && e.Err == nil
 }
 
 // RegistryEvent decodes e's data as the registry event it carries, validated
 // as a webhook's would be. Its id is data.id, the id the webhook uses for the
 // same event, so both doors store one document.
 func (e Envelope) RegistryEvent() (acr.Event, error) {
+	if e.Err != nil {
+		return acr.Event{}, e.Err
+	}
+	// The envelope's id and type came with the delivery: clipped, as
+	// anything an error echoes.
+	id, typ := acr.Clip(e.ID), acr.Clip(e.Type)
 	action, ok := registryActions[e.Type]
 	if !ok {
-		return acr.Event{}, invalid("event %s: type %s is not a registry event", e.ID, e.Type)
+		return acr.Event{}, invalid("event %s: type %s is not a registry event", id, typ)
 	}
 	if len(bytes.TrimSpace(e.Data)) == 0 {
-		return acr.Event{}, invalid("event %s: no data", e.ID)
+		return acr.Event{}, invalid("event %s: no data", id)
 	}
 	ev, err := acr.Parse(e.Data)
 	if err != nil {
-		return ev, fmt.Errorf("event %s: %w", e.ID, err)
+		return ev, fmt.Errorf("event %s: %w", id, err)
 	}
 	if ev.Action != action {
-		return ev, invalid("event %s: type %s carries action %q, want %q", e.ID, e.Type, ev.Action, action)
+		return ev, invalid("event %s: type %s carries action %q, want %q", id, typ, acr.Clip(ev.Action), action)
 	}
 	return ev, nil
 }

@@ -66,16 +66,14 @@ func TestTheValidationHandshakeCode(t *testing.T) {
 	}
 }
 
-func TestParseRejects(t *testing.T) {
+func TestParseRejectsWhatIsNotADelivery(t *testing.T) {
 	tests := []struct{ name, body, want string }{
 		{"an empty body", "", "empty body"},
 		{"a number", "42", "not JSON"},
+		{"null", "null", "not JSON"},
 		{"an empty array", "[]", "no events"},
-		{"an array of strings", `["x"]`, "event 0"},
-		{"an event without a type", `[{"id":"a","data":{}}]`, "missing id or type"},
-		{"an event without an id", `{"specversion":"1.0","type":"x"}`, "missing id or type"},
-		{"another CloudEvents version", `{"specversion":"0.3","id":"a","type":"x"}`, "specversion"},
 		{"broken JSON", `[{"id":`, "not a JSON array"},
+		{"a broken object", `{"id":"a","type":`, "not JSON"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,6 +81,44 @@ func TestParseRejects(t *testing.T) {
 			var invalid *acr.InvalidError
 			if !errors.As(err, &invalid) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %v, want an InvalidError about %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestAnElementThatIsNotAnEventIsInvalidAloneAndSaysItsID(t *testing.T) {
+	good := `{"id":"g","eventType":"Microsoft.ContainerRegistry.ImagePushed","data":{"id":"d","action":"push"}}`
+	tests := []struct{ name, element, id, want string }{
+		{"a string", `"x"`, "", "event 1: not a JSON object"},
+		{"null", `null`, "", "event 1: not a JSON object"},
+		{"an event without a type", `{"id":"a","data":{}}`, "a", "event 1: missing id or type"},
+		{"an event without an id", `{"specversion":"1.0","type":"x"}`, "", "event 1: missing id or type"},
+		{"another CloudEvents version", `{"specversion":"0.3","id":"a","type":"x"}`, "a", `event 1: CloudEvents specversion "0.3", want 1.0`},
+		{"a type that is not a string", `{"id":"a","eventType":7}`, "a", "event 1: eventType is not a string"},
+		{"an id that is not a string", `{"id":{"a":1},"eventType":"x"}`, "", "event 1: id is not a string"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			envs, err := eventgrid.Parse([]byte("[" + good + "," + tt.element + "]"))
+			if err != nil || len(envs) != 2 {
+				t.Fatalf("Parse = %d, %v; want both elements", len(envs), err)
+			}
+			if envs[0].Err != nil || !envs[0].IsRegistryEvent() {
+				t.Errorf("the good element: %v", envs[0].Err)
+			}
+			bad := envs[1]
+			var invalid *acr.InvalidError
+			if !errors.As(bad.Err, &invalid) || !strings.Contains(bad.Err.Error(), tt.want) || bad.ID != tt.id {
+				t.Errorf("Err = %v, id %q; want an InvalidError about %q and id %q", bad.Err, bad.ID, tt.want, tt.id)
+			}
+			if _, err := bad.RegistryEvent(); err != bad.Err {
+				t.Errorf("RegistryEvent() = %v, want the element's error", err)
+			}
+			if bad.IsRegistryEvent() {
+				t.Error("an invalid element is no registry event")
+			}
+			if string(bad.Raw) != tt.element {
+				t.Errorf("Raw = %s, want the element as delivered", bad.Raw)
 			}
 		})
 	}

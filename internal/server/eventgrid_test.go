@@ -7,15 +7,20 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/acrsink/acrsink/internal/acr/acrtest"
 	"github.com/acrsink/acrsink/internal/document"
 	"github.com/acrsink/acrsink/internal/eventgrid/eventgridtest"
 	"github.com/acrsink/acrsink/internal/server"
+	"github.com/acrsink/acrsink/internal/syncbuf"
 )
 
 // The ids (data.id) of the documented registry events in each sample.
@@ -171,41 +176,184 @@ func TestOnlyOtherEventTypesAreAcknowledgedAndLogged(t *testing.T) {
 	if n := len(storedIDs(st)); n != 0 {
 		t.Errorf("stored %d documents", n)
 	}
-	for _, s := range []string{`"msg":"event of another type ignored","eventGridId":"s1","type":"Microsoft.Storage.BlobCreated"`, `"type":"Microsoft.EventGrid.SubscriptionDeletedEvent"`} {
+	for _, s := range []string{`"msg":"event of another type ignored","element":0,"eventGridId":"s1","type":"Microsoft.Storage.BlobCreated"`, `"type":"Microsoft.EventGrid.SubscriptionDeletedEvent"`} {
 		if !strings.Contains(logs.String(), s) {
 			t.Errorf("log lacks %s:\n%s", s, logs.String())
 		}
 	}
 }
 
-func TestMalformedDeliveriesAre400AndStoreNothing(t *testing.T) {
-	good := `{"id":"g","eventType":"Microsoft.ContainerRegistry.ImagePushed","data":` + string(acrtest.Event("push")) + `}`
+// goodElement is a push in the Event Grid schema, data.id "g-data".
+var goodElement = `{"id":"g","eventType":"Microsoft.ContainerRegistry.ImagePushed","data":` +
+	strings.Replace(string(acrtest.Event("push")), "cb8c3971-9adc-488b-bdd8-43cbb4974ff5", "g-data", 1) + `}`
+
+// notStoredLines are the log lines the alert reads.
+func notStoredLines(logs string) []string {
+	var out []string
+	for _, l := range strings.Split(logs, "\n") {
+		if strings.Contains(l, `"msg":"event not stored"`) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func TestWhatIsNotAnEventGridDeliveryIs400AndRaisesTheAlertOnce(t *testing.T) {
 	tests := []struct{ name, body, want string }{
 		{"an empty body", "", "empty body"},
 		{"a body that is not JSON", "hello", "not JSON"},
+		{"a JSON number", "42", "not JSON"},
 		{"an empty array", "[]", "no events"},
 		{"broken JSON", `[{"id":`, "not a JSON array"},
-		{"an event without a type", `[{"id":"a","data":{}}]`, "missing id or type"},
-		{"a CloudEvent of another spec version", `{"specversion":"0.3","id":"a","type":"Microsoft.ContainerRegistry.ImagePushed","data":{}}`, "specversion"},
-		{"a good event then a registry event without data", "[" + good + `,{"id":"b","eventType":"Microsoft.ContainerRegistry.ImageDeleted"}]`, "no data"},
-		{"a good event then one whose data has no id", "[" + good + `,{"id":"b","eventType":"Microsoft.ContainerRegistry.ImageDeleted","data":{"action":"delete"}}]`, "missing id"},
-		{"a good event then one whose action contradicts its type", "[" + good + `,{"id":"b","eventType":"Microsoft.ContainerRegistry.ChartPushed","data":{"id":"x","action":"push"}}]`, "carries action"},
+		{"a broken CloudEvent", `{"specversion":"1.0","id":`, "not JSON"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := &recordingStore{}
-			w := do(newServer(st, io.Discard, "k"), http.MethodPost, "/eventgrid?code=k", tt.body)
-			var e struct{ Error string }
-			if w.Code != http.StatusBadRequest || json.Unmarshal(w.Body.Bytes(), &e) != nil || !strings.Contains(e.Error, tt.want) {
-				t.Errorf("status %d %s, want 400 with an error about %q", w.Code, w.Body, tt.want)
+			var logs strings.Builder
+			w := do(newServer(st, &logs, "k"), http.MethodPost, "/eventgrid?code=k", tt.body)
+			var e map[string]any
+			if w.Code != http.StatusBadRequest || json.Unmarshal(w.Body.Bytes(), &e) != nil || !strings.Contains(fmt.Sprint(e["error"]), tt.want) || len(e) != 1 {
+				t.Errorf("status %d %s, want 400 with just an error about %q", w.Code, w.Body, tt.want)
+			}
+			if lines := notStoredLines(logs.String()); len(lines) != 1 || !strings.Contains(lines[0], `"reason":"invalid"`) {
+				t.Errorf("want one event-not-stored line, reason invalid:\n%s", logs.String())
 			}
 			if n := len(storedIDs(st)); n != 0 {
-				t.Errorf("a rejected delivery stored %d documents", n)
+				t.Errorf("stored %d documents", n)
 			}
 		})
 	}
 }
 
+// Event Grid does not retry a 400 (learn.microsoft.com,
+// event-grid/delivery-and-retry): the good events of a batch answered 400
+// would be lost with the bad one.
+func TestABadElementIsReportedAndItsBatchMatesAreStored(t *testing.T) {
+	tests := []struct {
+		name, element string
+		eventID, want string
+	}{
+		{"a registry event without data", `{"id":"b","eventType":"Microsoft.ContainerRegistry.ImageDeleted"}`, "", "no data"},
+		{"a registry event whose data has no id", `{"id":"b","eventType":"Microsoft.ContainerRegistry.ImageDeleted","data":{"action":"delete"}}`, "", "missing id"},
+		{"a registry event whose action contradicts its type", `{"id":"b","eventType":"Microsoft.ContainerRegistry.ChartPushed","data":{"id":"x","action":"push"}}`, "x", "carries action"},
+		{"a registry event whose data is not an object", `{"id":"b","eventType":"Microsoft.ContainerRegistry.ImagePushed","data":"push"}`, "", "want a JSON object"},
+		{"an element without a type", `{"id":"b","data":{}}`, "", "missing id or type"},
+		{"a CloudEvent of another version", `{"specversion":"0.3","id":"b","type":"Microsoft.ContainerRegistry.ImagePushed"}`, "", "specversion"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := &recordingStore{}
+			var logs strings.Builder
+			w := do(newServer(st, &logs, "k"), http.MethodPost, "/eventgrid?code=k", "["+goodElement+","+tt.element+"]")
+			var got struct {
+				Stored  int
+				Invalid []struct {
+					Element     int
+					EventGridID string
+					EventID     string
+					Error       string
+				}
+				Error string
+			}
+			if w.Code != http.StatusOK || json.Unmarshal(w.Body.Bytes(), &got) != nil || got.Stored != 1 || got.Error != "" {
+				t.Fatalf("status %d %s, want 200 with the good event stored", w.Code, w.Body)
+			}
+			if len(got.Invalid) != 1 || got.Invalid[0].Element != 1 || got.Invalid[0].EventGridID != "b" || got.Invalid[0].EventID != tt.eventID || !strings.Contains(got.Invalid[0].Error, tt.want) {
+				t.Errorf("invalid = %+v, want element 1, eventGridId b, eventId %q, an error about %q", got.Invalid, tt.eventID, tt.want)
+			}
+			if ids := storedIDs(st); len(ids) != 1 || ids[0] != "g-data" {
+				t.Errorf("stored %v, want the good event", ids)
+			}
+			lines := notStoredLines(logs.String())
+			if len(lines) != 1 || !strings.Contains(lines[0], `"element":1,"eventGridId":"b"`) || !strings.Contains(lines[0], `"reason":"invalid"`) || !strings.Contains(lines[0], tt.want) {
+				t.Errorf("want one event-not-stored line for element 1 (eventGridId b, reason invalid):\n%s", logs.String())
+			}
+			if tt.eventID != "" && !strings.Contains(lines[0], `"eventId":"`+tt.eventID+`"`) {
+				t.Errorf("the line lacks the event id %s: %s", tt.eventID, lines[0])
+			}
+			if !strings.Contains(logs.String(), `"outcome":"partial","events":2`) {
+				t.Errorf("the request line does not say partial:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+// A delivery with nothing in it to store is answered 400: retrying cannot
+// help, and a 400 is what makes Event Grid dead-letter it, keeping the
+// whole event for a human.
+func TestADeliveryWhoseEveryElementIsInvalidIs400(t *testing.T) {
+	tests := []struct{ name, body string }{
+		{"one registry event without data", `[{"id":"b","eventType":"Microsoft.ContainerRegistry.ImageDeleted"}]`},
+		{"a CloudEvent without an id", `{"specversion":"1.0","type":"Microsoft.ContainerRegistry.ImagePushed","data":{}}`},
+		{"two bad elements", `[{"id":"b","data":{}},"x"]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := &recordingStore{}
+			var logs strings.Builder
+			w := do(newServer(st, &logs, "k"), http.MethodPost, "/eventgrid?code=k", tt.body)
+			var got struct {
+				Invalid []json.RawMessage
+				Error   string
+			}
+			if w.Code != http.StatusBadRequest || json.Unmarshal(w.Body.Bytes(), &got) != nil || got.Error == "" || len(got.Invalid) == 0 {
+				t.Fatalf("status %d %s, want 400 with an error and the invalid elements", w.Code, w.Body)
+			}
+			if c := len(notStoredLines(logs.String())); c != len(got.Invalid) {
+				t.Errorf("%d event-not-stored lines for %d invalid elements:\n%s", c, len(got.Invalid), logs.String())
+			}
+			if !strings.Contains(logs.String(), `"outcome":"invalid"`) {
+				t.Errorf("the request line does not say invalid:\n%s", logs.String())
+			}
+			if n := len(storedIDs(st)); n != 0 {
+				t.Errorf("stored %d documents", n)
+			}
+		})
+	}
+}
+
+// requestLine is the request log line for path.
+func requestLine(t *testing.T, logs, path string) map[string]any {
+	t.Helper()
+	for _, l := range strings.Split(logs, "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "request" && m["path"] == path {
+			return m
+		}
+	}
+	t.Fatalf("no request line for %s:\n%s", path, logs)
+	return nil
+}
+
+func TestTheRequestLineSaysWhatTheDeliveryDid(t *testing.T) {
+	// One store, a new server (nothing remembered) for each delivery.
+	st := &recordingStore{}
+	other := `{"id":"s1","eventType":"Microsoft.Storage.BlobCreated","data":{}}`
+	bad := `{"id":"b","eventType":"Microsoft.ContainerRegistry.ImageDeleted"}`
+	tests := []struct {
+		name, body, outcome string
+		status              int
+	}{
+		{"every event new", string(eventgridtest.Delivery("eventgrid-schema")), "stored", http.StatusOK},
+		{"every event already stored", string(eventgridtest.Delivery("eventgrid-schema")), "duplicate", http.StatusOK},
+		{"new and already stored", "[" + goodElement + "," + strings.Trim(string(eventgridtest.Delivery("eventgrid-schema")), "[] \n") + "]", "stored", http.StatusOK},
+		{"only other types", "[" + other + "]", "ignored", http.StatusOK},
+		{"a stored event and a bad one", "[" + goodElement + "," + bad + "]", "partial", http.StatusOK},
+		{"only bad ones", "[" + bad + "]", "invalid", http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs strings.Builder
+			h := server.New(server.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Store: st, Keys: []string{"k"}})
+			w := do(h, http.MethodPost, "/eventgrid?code=k", tt.body)
+			line := requestLine(t, logs.String(), "/eventgrid")
+			if w.Code != tt.status || line["outcome"] != tt.outcome {
+				t.Errorf("status %d, outcome %v; want %d, %s (%s)", w.Code, line["outcome"], tt.status, tt.outcome, w.Body)
+			}
+		})
+	}
+}
 func TestADeliveryIs503WhenNoEventCanBeStoredAndTheKeyStaysOutOfTheLog(t *testing.T) {
 	var logs strings.Builder
 	h := newServer(&recordingStore{err: errors.New("account unreachable")}, &logs, "the-secret-key")
@@ -263,5 +411,189 @@ func TestTheEventGridRouteTakesOnlyPostAndOptions(t *testing.T) {
 		if w.Code != http.StatusUnauthorized || w.Header().Get("WebHook-Allowed-Origin") != "" {
 			t.Errorf("%s with a wrong key: status %d, WebHook-Allowed-Origin %q; want 401 and no handshake", m, w.Code, w.Header().Get("WebHook-Allowed-Origin"))
 		}
+	}
+}
+
+// batchOf is n pushes in the Event Grid schema, data.id prefix-000000 on.
+func batchOf(t *testing.T, prefix string, n int) string {
+	t.Helper()
+	envs := make([]map[string]any, n)
+	for i := range envs {
+		envs[i] = map[string]any{
+			"id": fmt.Sprintf("eg-%06d", i), "eventType": "Microsoft.ContainerRegistry.ImagePushed",
+			"data": map[string]any{"id": fmt.Sprintf("%s-%06d", prefix, i), "action": "push", "target": map[string]any{"repository": "r", "tag": "v"}},
+		}
+	}
+	b, err := json.Marshal(envs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// countingStore counts the writes that reach it and the time each had left.
+type countingStore struct {
+	recordingStore
+	mu     sync.Mutex
+	writes int
+	left   []time.Duration
+}
+
+func (c *countingStore) Create(ctx context.Context, d document.Document) (bool, error) {
+	c.mu.Lock()
+	c.writes++
+	if deadline, ok := ctx.Deadline(); ok {
+		c.left = append(c.left, time.Until(deadline))
+	}
+	c.mu.Unlock()
+	return c.recordingStore.Create(ctx, d)
+}
+
+func (c *countingStore) counts() (writes int, left []time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.writes, append([]time.Duration(nil), c.left...)
+}
+
+func TestEventGridHasABudgetOfItsOwnSizedFromItsThirtySeconds(t *testing.T) {
+	st := &countingStore{}
+	h := server.New(server.Options{Logger: slog.New(slog.DiscardHandler), Store: st, Keys: []string{"k"}})
+	if w := do(h, http.MethodPost, "/images/push", string(acrtest.Event("push")), "x-functions-key", "k"); w.Code != http.StatusCreated {
+		t.Fatalf("webhook: %d %s", w.Code, w.Body)
+	}
+	if w := do(h, http.MethodPost, "/eventgrid?code=k", string(eventgridtest.Delivery("cloudevent"))); w.Code != http.StatusOK {
+		t.Fatalf("Event Grid: %d %s", w.Code, w.Body)
+	}
+	_, left := st.counts()
+	if len(left) != 2 || left[0] > 4*time.Second || left[1] <= 15*time.Second || left[1] > server.EventGridBudget {
+		t.Errorf("time left to the writes: %v; want the webhook's 4s and then Event Grid's %v", left, server.EventGridBudget)
+	}
+	if server.EventGridBudget >= 30*time.Second-5*time.Second {
+		t.Errorf("EventGridBudget %v leaves too little of Event Grid's 30 s for the rest", server.EventGridBudget)
+	}
+}
+
+// serve runs h under Serve, whose write timeout is the request timeout
+// plus a second, as in production.
+func serve(t *testing.T, timeout time.Duration, h http.Handler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- server.Serve(ctx, slog.New(slog.DiscardHandler), ln, timeout, h) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+func postBody(t *testing.T, url, body string) (int, string) {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("POST: %v (an answer cut off by the write timeout?)", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestABatchLongerThanTheWebhooksWriteTimeoutGetsItsAnswer(t *testing.T) {
+	// 48 writes of 300 ms, 8 at a time: 1.8 s, past the server's write
+	// timeout of 1.3 s (the request timeout, 300 ms, plus a second).
+	st := &recordingStore{wait: 300 * time.Millisecond}
+	h := server.New(server.Options{Logger: slog.New(slog.DiscardHandler), Store: st, Keys: []string{"k"}, Timeout: 300 * time.Millisecond, EventGridTimeout: 10 * time.Second})
+	url := serve(t, 300*time.Millisecond, h)
+	start := time.Now()
+	status, body := postBody(t, url+"/eventgrid?code=k", batchOf(t, "slow", 48))
+	if status != http.StatusOK || !strings.Contains(body, `"stored":48`) {
+		t.Errorf("status %d %s, want 200 with 48 stored", status, body)
+	}
+	if d := time.Since(start); d < 1300*time.Millisecond {
+		t.Errorf("the batch took %v, not past the write timeout: the test proves nothing", d)
+	}
+}
+
+func TestEveryRetryOfABatchTooBigForItsBudgetStoresMoreUntilItIsAllStored(t *testing.T) {
+	// 10 ms a write, 8 at a time, 400 ms: at most 320 writes a delivery,
+	// for a batch of 600; two or three deliveries (more on a loaded
+	// machine: no fixed count, but each must store more).
+	st := &countingStore{recordingStore: recordingStore{wait: 10 * time.Millisecond}}
+	var logs strings.Builder
+	h := server.New(server.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Store: st, Keys: []string{"k"}, EventGridTimeout: 400 * time.Millisecond})
+	const n = 600
+	batch := batchOf(t, "big", n)
+	var w *httptest.ResponseRecorder
+	deliveries := 0
+	for deliveries < 12 {
+		deliveries++
+		before := len(storedIDs(&st.recordingStore))
+		w = do(h, http.MethodPost, "/eventgrid?code=k", batch)
+		after := len(storedIDs(&st.recordingStore))
+		t.Logf("delivery %d: %d, %d documents", deliveries, w.Code, after)
+		if w.Code == http.StatusOK {
+			break
+		}
+		if w.Code != http.StatusServiceUnavailable || after == before {
+			t.Fatalf("delivery %d: %d, %d new documents; want 503 and progress", deliveries, w.Code, after-before)
+		}
+	}
+	if w.Code != http.StatusOK || len(storedIDs(&st.recordingStore)) != n {
+		t.Fatalf("after %d deliveries: %d, %d documents; want 200 and %d", deliveries, w.Code, len(storedIDs(&st.recordingStore)), n)
+	}
+	if deliveries == 1 {
+		t.Fatal("the first delivery stored the whole batch: the budget is too long to test anything")
+	}
+	// What one delivery stored, the next did not write again: each write
+	// cut short by a budget's end may be written twice, no more.
+	if writes, _ := st.counts(); writes > n+deliveries*8 {
+		t.Errorf("%d writes for %d events in %d deliveries: stored events were written again", writes, n, deliveries)
+	}
+	if !strings.Contains(logs.String(), `"reason":"store too slow"`) {
+		t.Errorf("an unfinished delivery left no event-not-stored line:\n%s", logs.String())
+	}
+}
+
+func TestARetryThatReachesAnotherInstanceStillStoresSomeOfWhatIsLeft(t *testing.T) {
+	// Each delivery on a server of its own, which remembers nothing: only
+	// the order can keep a retry from rewriting the last one's events.
+	st := &recordingStore{wait: 10 * time.Millisecond}
+	batch := batchOf(t, "spread", 600)
+	for i := 1; i <= 3; i++ {
+		h := server.New(server.Options{Logger: slog.New(slog.DiscardHandler), Store: st, Keys: []string{"k"}, EventGridTimeout: 300 * time.Millisecond})
+		before := len(storedIDs(st))
+		w := do(h, http.MethodPost, "/eventgrid?code=k", batch)
+		after := len(storedIDs(st))
+		t.Logf("delivery %d: %d, %d documents", i, w.Code, after)
+		// Expected: some 240 writes a try, of which the share of what is
+		// left is new (240, 144, 86); the same order each time would store
+		// (next to) none after the first.
+		if w.Code != http.StatusServiceUnavailable || after-before < 30 {
+			t.Fatalf("delivery %d: %d, %d new documents; want 503 and progress", i, w.Code, after-before)
+		}
+	}
+}
+
+func TestOnShutdownABatchStopsAndIsAnswered503(t *testing.T) {
+	st := &recordingStore{wait: 50 * time.Millisecond}
+	var logs syncbuf.Buffer
+	shutdown, stop := context.WithCancel(context.Background())
+	defer stop()
+	h := server.New(server.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Store: st, Keys: []string{"k"}, Shutdown: shutdown})
+	time.AfterFunc(200*time.Millisecond, stop)
+	start := time.Now()
+	// 400 writes of 50 ms, 8 at a time: 2.5 s without the shutdown.
+	w := do(h, http.MethodPost, "/eventgrid?code=k", batchOf(t, "shut", 400))
+	if d := time.Since(start); w.Code != http.StatusServiceUnavailable || d > time.Second {
+		t.Errorf("status %d after %v, want 503 soon after the shutdown: %.300s", w.Code, d, w.Body)
+	}
+	if !strings.Contains(logs.String(), `"reason":"shutting down"`) {
+		t.Errorf("no event-not-stored line for the events not tried:\n%s", logs.String())
 	}
 }

@@ -13,7 +13,11 @@ import (
 // Serve runs h on ln until ctx ends, then stops taking requests and lets the
 // ones in flight finish. Each request is bounded by timeout, so shutdown
 // waits at most about that long: the Functions host gives a worker a grace
-// period on scale-in, and a request cut short would be an event lost.
+// period on scale-in, and a request cut short would be an event lost. The
+// two that may run longer stop on their own when ctx ends (given it as
+// Options.Shutdown): a reconcile run, which the next one resumes, and an
+// Event Grid delivery (EventGridBudget), answered 503 for Event Grid to
+// retry.
 func Serve(ctx context.Context, log *slog.Logger, ln net.Listener, timeout time.Duration, h http.Handler) error {
 	srv := &http.Server{
 		Handler:           h,

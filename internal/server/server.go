@@ -21,6 +21,9 @@ type Options struct {
 	Keys []string
 	// Timeout bounds one request, store included. ACR gives up after 5s.
 	Timeout time.Duration
+	// EventGridTimeout bounds the store work of one Event Grid delivery
+	// instead; 0 means EventGridBudget, sized from Event Grid's 30 s.
+	EventGridTimeout time.Duration
 	// Now is the clock for receivedAt; nil means time.Now.
 	Now func() time.Time
 	// Reconciler serves the reconcile timer function; nil answers 503.
@@ -43,6 +46,9 @@ func New(o Options) http.Handler {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 4 * time.Second
+	}
+	if o.EventGridTimeout <= 0 {
+		o.EventGridTimeout = EventGridBudget
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
