@@ -128,14 +128,14 @@ func handleEventGrid(o Options) http.Handler {
 			w.WriteHeader(http.StatusOK)
 			return
 		}
-		body, ok := readBody(w, r)
+		body, ok := readEventBody(o.Logger, w, r, findInDeadLetter)
 		if !ok {
 			return
 		}
 		envs, err := eventgrid.Parse(body)
 		if err != nil {
 			ri.Outcome = "invalid"
-			logInvalid(o.Logger, r, acr.Event{}, err)
+			logInvalid(o.Logger, r, acr.Event{}, err, findInDeadLetter)
 			fail(w, http.StatusBadRequest, err.Error())
 			return
 		}
@@ -211,7 +211,7 @@ func readElements(log *slog.Logger, r *http.Request, envs []eventgrid.Envelope) 
 		}
 		ev, err := env.RegistryEvent()
 		if err != nil {
-			logInvalid(log, r, ev, err)
+			logInvalid(log, r, ev, err, findInDeadLetter)
 			res.Invalid = append(res.Invalid, invalidElement{
 				Element: i, EventGridID: acr.Clip(env.ID), EventID: acr.Clip(ev.ID), Error: acr.Clip(err.Error()),
 			})
@@ -220,6 +220,7 @@ func readElements(log *slog.Logger, r *http.Request, envs []eventgrid.Envelope) 
 		if loc, present, isString := env.Location(); present {
 			takeRegion(log, r, &ev, "data.location", loc, isString)
 		}
+		logAnomalies(log, r, ev)
 		items = append(items, &batchItem{env: env, ev: ev})
 	}
 	return items, res

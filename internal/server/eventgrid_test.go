@@ -597,3 +597,41 @@ func TestOnShutdownABatchStopsAndIsAnswered503(t *testing.T) {
 		t.Errorf("no event-not-stored line for the events not tried:\n%s", logs.String())
 	}
 }
+
+// Event Grid's data decodes by acr's one rule, so an odd descriptive field
+// costs the event nothing there either; the door warns of it as the
+// webhook's does.
+func TestAnEventGridEventWithAnOddFieldIsStoredWithAWarning(t *testing.T) {
+	st := &recordingStore{}
+	var logs strings.Builder
+	element := `{"id":"eg-odd","eventType":"Microsoft.ContainerRegistry.ImagePushed","subject":"r:v1","eventTime":"2026-11-22T08:00:00Z","dataVersion":"1.0","metadataVersion":"1",` +
+		`"data":{"id":"odd-eg-1","action":"push","timestamp":"2026-11-22T08:00:00.1234567","target":{"size":1.5,"repository":"r","tag":"v1"}}}`
+	w := do(newServer(st, &logs, "k"), http.MethodPost, "/eventgrid?code=k", "["+element+"]")
+	if w.Code != http.StatusOK {
+		t.Fatalf("status %d %s, want 200", w.Code, w.Body)
+	}
+	d, ok := st.docs["odd-eg-1"]
+	if !ok || len(d.Anomalies) != 2 || d.Size != nil || d.Timestamp != "" || d.Repository != "r" {
+		t.Errorf("document %+v, want stored with two anomalies and neither odd field", d)
+	}
+	warned := logLines(t, logs.String(), server.LogAnomalies)
+	if len(warned) != 1 || warned[0]["eventId"] != "odd-eg-1" {
+		t.Errorf("want one warning naming the event:\n%s", logs.String())
+	}
+}
+
+// Event Grid does not retry a 413 either (event-grid/delivery-and-retry):
+// a delivery too large is refused for good, so it raises the alert, with
+// the dead-letter destination as where it may still be.
+func TestAnEventGridDeliveryTooLargeIs413AndOneNotStoredLine(t *testing.T) {
+	var logs strings.Builder
+	body := `[{"id":"a","eventType":"x","data":{"pad":"` + strings.Repeat("a", server.MaxBody) + `"}}]`
+	w := do(newServer(&recordingStore{}, &logs, "k"), http.MethodPost, "/eventgrid?code=k", body)
+	if w.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("status %d %s, want 413", w.Code, w.Body)
+	}
+	lines := logLines(t, logs.String(), server.LogNotStored)
+	if len(lines) != 1 || lines[0]["reason"] != "invalid" || !strings.Contains(lines[0]["recover"].(string), "dead-letter") {
+		t.Errorf("want one %q line, reason invalid, pointing at the dead-letter destination:\n%s", server.LogNotStored, logs.String())
+	}
+}

@@ -23,7 +23,7 @@ type storedBody struct {
 // was already stored, 204 for a ping, 503 when it could not be stored.
 func handleWebhook(o Options) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, ok := readEventBody(o.Logger, w, r)
+		body, ok := readEventBody(o.Logger, w, r, findInWebhookHistory)
 		if !ok {
 			return
 		}
@@ -32,7 +32,7 @@ func handleWebhook(o Options) http.Handler {
 		ri.EventID, ri.Action, ri.Repository, ri.Tag = ev.ID, ev.Action, ev.Target.Repository, ev.Target.Tag
 		if err != nil {
 			ri.Outcome = "invalid"
-			logInvalid(o.Logger, r, ev, err)
+			logInvalid(o.Logger, r, ev, err, findInWebhookHistory)
 			fail(w, http.StatusBadRequest, err.Error())
 			return
 		}
@@ -75,14 +75,15 @@ func takeRegion(log *slog.Logger, r *http.Request, ev *acr.Event, from, value st
 	log.LogAttrs(r.Context(), slog.LevelWarn, "region ignored; event stored without it", attrs...)
 }
 
-// LogAnomalies is the message of the warning for an event stored with odd
-// descriptive fields left out (acr.Event.Anomalies).
-const LogAnomalies = "event stored with odd fields left out"
+// LogAnomalies is the message of the warning for an event whose odd
+// descriptive fields are left out of its document (acr.Event.Anomalies).
+const LogAnomalies = "odd fields left out of the event's document"
 
-// logAnomalies warns, once per delivery, that ev is stored without what
-// was odd in it (the document's anomalies field says the same). Every door
-// calls it for each event it stores; the anomalies quote values already
-// clipped (acr), and there is at most one per field.
+// logAnomalies warns, once per delivery, that ev's document leaves out what
+// was odd in it (its anomalies field says the same). Every door calls it
+// for each event it is about to store; should the store fail, the
+// LogNotStored line follows. The anomalies quote values already clipped
+// (acr), and there is at most one per field.
 func logAnomalies(log *slog.Logger, r *http.Request, ev acr.Event) {
 	if len(ev.Anomalies) == 0 {
 		return
@@ -117,10 +118,10 @@ const outcomeTooLarge = "too large"
 // is a delivery not stored, so it is logged as one (logInvalid): the sender
 // will not send it again. An unreadable one is not: the sender gave up
 // before it was sent, and the reconciler replays what was not answered.
-func readEventBody(log *slog.Logger, w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+func readEventBody(log *slog.Logger, w http.ResponseWriter, r *http.Request, recover string) ([]byte, bool) {
 	body, ok := readBody(w, r)
 	if !ok && info(r).Outcome == outcomeTooLarge {
-		logInvalid(log, r, acr.Event{}, errTooLarge)
+		logInvalid(log, r, acr.Event{}, errTooLarge, recover)
 	}
 	return body, ok
 }
@@ -168,9 +169,19 @@ func logNotStored(log *slog.Logger, r *http.Request, ev acr.Event, err error) st
 // a store failure, so that the one alert that reads LogNotStored fires for
 // it too: what a sender posted and acrsink could not store needs a human,
 // and ACR will not send it again. ev holds whatever could be decoded.
-func logInvalid(log *slog.Logger, r *http.Request, ev acr.Event, err error) {
-	logUnstored(log, r, ev, "invalid", err, "the delivery is in the webhook's event history; fix what the error names at the sender")
+// recover says where the delivery can still be found.
+func logInvalid(log *slog.Logger, r *http.Request, ev acr.Event, err error, recover string) {
+	logUnstored(log, r, ev, "invalid", err, recover)
 }
+
+// Where a refused delivery can still be found, for logInvalid.
+const (
+	findInWebhookHistory = "the delivery is in the webhook's event history; fix what the error names at the sender"
+	// Event Grid dead-letters a delivery it does not retry when the
+	// subscription has a dead-letter destination, and drops it otherwise
+	// (learn.microsoft.com, event-grid/delivery-and-retry).
+	findInDeadLetter = "Event Grid keeps the delivery only in the subscription's dead-letter destination, when one is set; fix what the error names at the sender"
+)
 
 // logUnstored writes the LogNotStored line. Every value that came with the
 // delivery is clipped (acr.Clip): a field may be a megabyte long, and so may
