@@ -46,7 +46,7 @@ var Settings = []Setting{
 	{Name: "PORT", Where: Local, Default: "8080", Doc: "Port for standalone runs when no host port is given."},
 	{Name: "ACRSINK_FUNCTION_KEYS", Where: Azure, Secret: true, Doc: "Comma-separated function keys the handler accepts (x-functions-key header or code query). Two keys during a rotation."},
 	{Name: "ACRSINK_INSECURE_NO_AUTH", Where: Local, Default: "false", Doc: "Set to true to run with no key check at all (local experiments only; logged as a warning)."},
-	{Name: "ACRSINK_REQUEST_TIMEOUT", Where: Local, Default: "4s", Doc: "Budget for one request, store included; ACR gives up after 5s."},
+	{Name: "ACRSINK_REQUEST_TIMEOUT", Where: Local, Default: "4s", Doc: "Budget for one webhook request, store included; ACR gives up after 5s (Event Grid deliveries have their own, longer budget)."},
 	{Name: "COSMOS_CONNECTION_STRING", Where: Local, Secret: true, Doc: "Cosmos DB connection string (account key). Default: the local emulator. Not used in Azure."},
 	{Name: "COSMOS_ENDPOINT", Where: Azure, Doc: "Cosmos DB account endpoint, reached with Microsoft Entra ID (managed identity in Azure)."},
 	{Name: "COSMOS_DATABASE", Where: Azure, Default: "acr", Doc: "Cosmos DB database name."},
