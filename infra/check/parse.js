@@ -1,10 +1,14 @@
-// Parses each Bicep file named on the command line with the tree-sitter
-// Bicep grammar and prints one JSON document: for each file, its syntax
-// errors and its named nodes (type, field name, text span, children).
+// Parses Bicep files with the tree-sitter Bicep grammar. Each line on stdin
+// is a JSON array of file names; for each, one line on stdout: {"files":
+// {name: {errors, tree}}} with each file's syntax errors and named nodes
+// (type, field name, text span, children), or {"error": message}. One run
+// serves many requests, so the grammar loads once however many copies a
+// test parses. By hand: echo '["main.bicep"]' | node parse.js
 // internal/infracheck reads this; keep this script small and dumb.
 'use strict';
 const path = require('path');
 const fs = require('fs');
+const readline = require('readline');
 const Parser = require('web-tree-sitter');
 
 function toJSON(node, field) {
@@ -37,10 +41,19 @@ function errors(node, acc) {
   const Bicep = await Parser.Language.load(wasm);
   const parser = new Parser();
   parser.setLanguage(Bicep);
-  const result = {};
-  for (const file of process.argv.slice(2)) {
-    const tree = parser.parse(fs.readFileSync(file, 'utf8'));
-    result[file] = { errors: errors(tree.rootNode, []), tree: toJSON(tree.rootNode) };
+  for await (const line of readline.createInterface({ input: process.stdin })) {
+    let answer;
+    try {
+      const files = {};
+      for (const file of JSON.parse(line)) {
+        const tree = parser.parse(fs.readFileSync(file, 'utf8'));
+        files[file] = { errors: errors(tree.rootNode, []), tree: toJSON(tree.rootNode) };
+        tree.delete();
+      }
+      answer = { files };
+    } catch (e) {
+      answer = { error: String(e) };
+    }
+    process.stdout.write(JSON.stringify(answer) + '\n');
   }
-  process.stdout.write(JSON.stringify(result));
 })().catch((e) => { console.error(e); process.exit(1); });

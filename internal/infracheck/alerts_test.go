@@ -57,12 +57,14 @@ func alertProblems(t *testing.T, path string) []string {
 }
 
 func TestTheAlertWatchesWhatTheCodeLogs(t *testing.T) {
+	t.Parallel()
 	for _, p := range alertProblems(t, filepath.Join(root, "infra", "modules", "alerts.bicep")) {
 		t.Error(p)
 	}
 }
 
 func TestTheAlertCheckFailsWhenTheyDrift(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ name, old, new, want string }{
 		{"a renamed log message", `message has "event not stored"`, `message has "event lost"`, "event not stored"},
 		{"the reconcile failures left out", ` or message has "reconcile failed"`, "", "reconcile failed"},
@@ -74,6 +76,7 @@ func TestTheAlertCheckFailsWhenTheyDrift(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			problems := alertProblems(t, brokenCopy(t, "modules/alerts.bicep", tt.old, tt.new))
 			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tt.want) }) {
 				t.Errorf("problems %q, want one about %s", problems, tt.want)
@@ -107,6 +110,7 @@ func queryProblems(t *testing.T, readme string, files ...string) []string {
 }
 
 func TestNoQueryComparesAColumnToABareBooleanOrReadsWhatTracesLack(t *testing.T) {
+	t.Parallel()
 	readme := repoFile(t, "README.md")
 	if len(infracheck.MarkdownBlocks(readme, "kusto")) == 0 {
 		t.Error("the README has no kusto block: the check is not reading it")
@@ -117,6 +121,7 @@ func TestNoQueryComparesAColumnToABareBooleanOrReadsWhatTracesLack(t *testing.T)
 }
 
 func TestTheQueryCheckFailsOnABareBooleanAnywhere(t *testing.T) {
+	t.Parallel()
 	readme := repoFile(t, "README.md")
 	tests := []struct{ name, readme, file, want string }{
 		{"in the alert", readme, brokenCopy(t, "modules/alerts.bicep", `tostring(success) =~ "false"`, `success == false`), "alerts.bicep"},
@@ -125,6 +130,7 @@ func TestTheQueryCheckFailsOnABareBooleanAnywhere(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			problems := queryProblems(t, tt.readme, tt.file)
 			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tt.want) }) {
 				t.Errorf("problems %q, want one about %s", problems, tt.want)
@@ -134,6 +140,7 @@ func TestTheQueryCheckFailsOnABareBooleanAnywhere(t *testing.T) {
 }
 
 func TestTheKQLRules(t *testing.T) {
+	t.Parallel()
 	for _, ok := range []string{
 		`requests | where tostring(success) =~ "false"`,
 		`traces | where message has "event not stored"`,
@@ -188,6 +195,7 @@ func readmeAlertProblems(readme, query string) []string {
 }
 
 func TestTheREADMEShowsTheAlertAndWhatTheHandlersTracesHold(t *testing.T) {
+	t.Parallel()
 	readme := repoFile(t, "README.md")
 	for _, p := range readmeAlertProblems(readme, alertQuery(t, filepath.Join(root, "infra", "modules", "alerts.bicep"))) {
 		t.Error(p)
@@ -195,6 +203,7 @@ func TestTheREADMEShowsTheAlertAndWhatTheHandlersTracesHold(t *testing.T) {
 }
 
 func TestTheREADMEAlertCheckFailsWhenTheyDrift(t *testing.T) {
+	t.Parallel()
 	readme := repoFile(t, "README.md")
 	query := alertQuery(t, filepath.Join(root, "infra", "modules", "alerts.bicep"))
 	if p := readmeAlertProblems(readme, strings.Replace(query, `=~ "false"`, `== "False"`, 1)); len(p) == 0 {

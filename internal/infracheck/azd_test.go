@@ -61,6 +61,7 @@ func repoFile(t *testing.T, name string) string {
 }
 
 func TestTheREADMEsAzdPathWorksOnAFreshAzdInstall(t *testing.T) {
+	t.Parallel()
 	readme, yaml := repoFile(t, "README.md"), repoFile(t, "azure.yaml")
 	for _, p := range azdPathProblems(readme, yaml) {
 		t.Error(p)
@@ -68,6 +69,7 @@ func TestTheREADMEsAzdPathWorksOnAFreshAzdInstall(t *testing.T) {
 }
 
 func TestTheAzdPathCheckFailsWithoutTheAlphaSetting(t *testing.T) {
+	t.Parallel()
 	readme, yaml := repoFile(t, "README.md"), repoFile(t, "azure.yaml")
 	line := azdEnable + "                  # once per machine: azd gates custom handlers behind this\n"
 	if !strings.Contains(readme, line) {
@@ -80,6 +82,7 @@ func TestTheAzdPathCheckFailsWithoutTheAlphaSetting(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			problems := azdPathProblems(tt.readme, yaml)
 			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tt.want) }) {
 				t.Errorf("problems %q, want %q", problems, tt.want)

@@ -6,12 +6,17 @@
 package infracheck
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"unicode/utf16"
 )
 
@@ -43,28 +48,84 @@ type File struct {
 // Text is the source of n.
 func (f *File) Text(n *Node) string { return string(utf16.Decode(f.src[n.Start:n.End])) }
 
-// Parse parses files with infra/check/parse.js. checkDir is infra/check,
-// with its node_modules installed (see EnsureNodeModules).
-func Parse(checkDir string, files ...string) ([]*File, error) {
-	cmd := exec.Command("node", append([]string{filepath.Join(checkDir, "parse.js")}, files...)...)
-	cmd.Dir = checkDir
-	out, err := cmd.Output()
+// Parser is one run of infra/check/parse.js, which parses files on request:
+// node and the grammar start once (about half a second on a 2-core machine)
+// however many files are parsed. It is safe for concurrent use; requests take turns.
+type Parser struct {
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	out    *bufio.Reader
+	stderr bytes.Buffer
+	err    error // set once the run has ended
+}
+
+// StartParser starts node on infra/check/parse.js. checkDir is
+// infra/check, with its node_modules installed (see EnsureNodeModules).
+// Close stops it.
+func StartParser(checkDir string) (*Parser, error) {
+	p := &Parser{cmd: exec.Command("node", "parse.js")}
+	p.cmd.Dir = checkDir
+	// Kept for the error of the call node fails (read only after Wait).
+	p.cmd.Stderr = &p.stderr
+	in, err := p.cmd.StdinPipe()
 	if err != nil {
-		if ee, ok := err.(*exec.ExitError); ok {
-			return nil, fmt.Errorf("parse.js: %v\n%s", err, ee.Stderr)
-		}
-		return nil, fmt.Errorf("parse.js: %w", err)
-	}
-	var raw map[string]struct {
-		Errors []SyntaxError `json:"errors"`
-		Tree   *Node         `json:"tree"`
-	}
-	if err := json.Unmarshal(out, &raw); err != nil {
 		return nil, err
 	}
+	out, err := p.cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("parse.js: %w", err)
+	}
+	p.in, p.out = in, bufio.NewReader(out)
+	return p, nil
+}
+
+// Parse parses files (names relative to the working directory, as os.Open
+// takes them).
+func (p *Parser) Parse(files ...string) ([]*File, error) {
+	abs := make([]string, len(files))
+	for i, f := range files {
+		a, err := filepath.Abs(f)
+		if err != nil {
+			return nil, err
+		}
+		abs[i] = a
+	}
+	req, err := json.Marshal(abs)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err != nil {
+		return nil, p.err
+	}
+	if _, err := p.in.Write(append(req, '\n')); err != nil {
+		return nil, p.end(err)
+	}
+	line, err := p.out.ReadBytes('\n')
+	if err != nil {
+		return nil, p.end(err)
+	}
+	var answer struct {
+		Error string `json:"error"`
+		Files map[string]struct {
+			Errors []SyntaxError `json:"errors"`
+			Tree   *Node         `json:"tree"`
+		} `json:"files"`
+	}
+	if err := json.Unmarshal(line, &answer); err != nil {
+		return nil, fmt.Errorf("parse.js: %w", err)
+	}
+	if answer.Error != "" {
+		return nil, fmt.Errorf("parse.js: %s", answer.Error)
+	}
 	var result []*File
-	for _, path := range files {
-		r, ok := raw[path]
+	for i, path := range files {
+		r, ok := answer.Files[abs[i]]
 		if !ok {
 			return nil, fmt.Errorf("parse.js said nothing of %s", path)
 		}
@@ -75,6 +136,32 @@ func Parse(checkDir string, files ...string) ([]*File, error) {
 		result = append(result, &File{Path: path, Errors: r.Errors, Root: r.Tree, src: utf16.Encode([]rune(string(data)))})
 	}
 	return result, nil
+}
+
+// end closes node's stdin, waits for it to exit and keeps why it ended
+// (cause, or what it printed on failing) for every later call. p.mu held.
+func (p *Parser) end(cause error) error {
+	if p.err != nil {
+		return p.err
+	}
+	p.in.Close()
+	switch err := p.cmd.Wait(); {
+	case err != nil:
+		p.err = fmt.Errorf("parse.js: %v\n%s", err, p.stderr.String())
+	case cause != nil:
+		p.err = fmt.Errorf("parse.js: %v\n%s", cause, p.stderr.String())
+	default:
+		p.err = errors.New("parse.js: closed")
+		return nil
+	}
+	return p.err
+}
+
+// Close ends the parse.js run: it exits when its stdin closes.
+func (p *Parser) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.end(nil)
 }
 
 // EnsureNodeModules installs infra/check's pinned packages when they are

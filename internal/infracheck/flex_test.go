@@ -9,6 +9,7 @@ import (
 )
 
 func TestInfraSetsNothingFlexConsumptionRefuses(t *testing.T) {
+	t.Parallel()
 	for _, p := range infracheck.FlexProblems(parse(t, bicepFiles(t)...)) {
 		t.Error(p)
 	}
@@ -35,6 +36,7 @@ resource settings 'Microsoft.Web/sites/config@2024-11-01' = {
 `
 
 func TestTheFlexCheckFailsOnWhatThePlatformRefuses(t *testing.T) {
+	t.Parallel()
 	const tls = "      minTlsVersion: '1.2'\n"
 	const setting = "name: 'COSMOS_CONTAINER'"
 	const end = "output name string"
@@ -51,6 +53,7 @@ func TestTheFlexCheckFailsOnWhatThePlatformRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			problems := infracheck.FlexProblems(parse(t, brokenCopy(t, "modules/functionapp.bicep", tt.old, tt.new)))
 			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tt.want) }) {
 				t.Errorf("problems %q, want one about %s", problems, tt.want)
@@ -60,6 +63,7 @@ func TestTheFlexCheckFailsOnWhatThePlatformRefuses(t *testing.T) {
 }
 
 func TestTheFlexCheckLeavesOtherPlansAlone(t *testing.T) {
+	t.Parallel()
 	// Without functionAppConfig the site is not a Flex Consumption app, and
 	// alwaysOn is a setting like any other.
 	src := "resource app 'Microsoft.Web/sites@2024-11-01' = {\n  name: 'x'\n  location: 'westeurope'\n  properties: {\n    siteConfig: {\n      alwaysOn: true\n    }\n  }\n}\n"

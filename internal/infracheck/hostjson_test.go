@@ -12,12 +12,14 @@ import (
 // comments here, because acrsink's own Go readers of it would refuse them.
 
 func TestHostJSONNeverSamplesAwayTheAlertsEvidence(t *testing.T) {
+	t.Parallel()
 	for _, p := range infracheck.SamplingProblems([]byte(repoFile(t, "host.json"))) {
 		t.Error(p)
 	}
 }
 
 func TestTheSamplingCheckFailsWhenTracesOrRequestsCanBeSampled(t *testing.T) {
+	t.Parallel()
 	host := repoFile(t, "host.json")
 	const excluded = `"excludedTypes": "Request;Trace"`
 	if !strings.Contains(host, excluded) {
@@ -31,6 +33,7 @@ func TestTheSamplingCheckFailsWhenTracesOrRequestsCanBeSampled(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			problems := infracheck.SamplingProblems([]byte(tt.host))
 			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tt.want) }) {
 				t.Errorf("problems %q, want one saying %q", problems, tt.want)
@@ -40,6 +43,7 @@ func TestTheSamplingCheckFailsWhenTracesOrRequestsCanBeSampled(t *testing.T) {
 }
 
 func TestTheSamplingCheckTakesEveryWayTheHostLeavesThemUnsampled(t *testing.T) {
+	t.Parallel()
 	for _, host := range []string{
 		`{"logging": {"applicationInsights": {"samplingSettings": {"isEnabled": false}}}}`,
 		`{"logging": {"applicationInsights": {"samplingSettings": {"isEnabled": "false", "excludedTypes": "Event"}}}}`,

@@ -93,6 +93,7 @@ func runHostKeys(t *testing.T, keys string, store []string, failList bool, args 
 }
 
 func TestHostKeysFollowTheAcceptedKeysThroughARotation(t *testing.T) {
+	t.Parallel()
 	old, next := "oldkey0123456789", "newkey9876543210"
 	o, n := cksumName(t, old), cksumName(t, next)
 	tests := []struct {
@@ -110,6 +111,7 @@ func TestHostKeysFollowTheAcceptedKeysThroughARotation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			r := runHostKeys(t, tt.keys, tt.store, false)
 			if r.err != nil {
 				t.Fatalf("%v\n%s", r.err, r.out)
@@ -136,6 +138,7 @@ func TestHostKeysFollowTheAcceptedKeysThroughARotation(t *testing.T) {
 }
 
 func TestHostKeysRefuseWhatWouldLockTheWebhookOut(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		keys     string
@@ -149,6 +152,7 @@ func TestHostKeysRefuseWhatWouldLockTheWebhookOut(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			store := []string{"acrsink-1 k0", "default d"}
 			r := runHostKeys(t, tt.keys, store, tt.failList, tt.args...)
 			if (r.err != nil) != tt.wantErr {

@@ -159,6 +159,7 @@ func indexingProblems(ix indexing) []string {
 }
 
 func TestTheIndexingPolicyServesTheCookbook(t *testing.T) {
+	t.Parallel()
 	ix := readIndexing(t, filepath.Join(root, "infra", "modules", "cosmos.bicep"))
 	if len(ix.composite) == 0 {
 		t.Fatal("no composite index found: the check is not reading cosmos.bicep")
@@ -178,6 +179,7 @@ func TestTheIndexingPolicyServesTheCookbook(t *testing.T) {
 }
 
 func TestTheIndexingCheckFailsOnABrokenPolicy(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ name, old, new, want string }{
 		{"the repository history index gone", "path: '/repository'", "path: '/tag'", `"History of one repository" needs a composite index (/repository then /timestamp descending)`},
 		{"the latest pushes index in the wrong direction", "path: '/timestamp'\n              order: 'descending'", "path: '/timestamp'\n              order: 'ascending'", `"Latest pushes" needs a composite index`},
@@ -186,6 +188,7 @@ func TestTheIndexingCheckFailsOnABrokenPolicy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			ix := readIndexing(t, brokenCopy(t, "modules/cosmos.bicep", tt.old, tt.new))
 			problems := indexingProblems(ix)
 			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tt.want) }) {

@@ -2,15 +2,18 @@ package infracheck_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/acrsink/acrsink/internal/config"
@@ -21,13 +24,63 @@ const root = "../.."
 
 var (
 	checkDir = filepath.Join(root, "infra", "check")
-	nodeOnce sync.Once
-	nodeErr  error
+	// parser is this test binary's one run of parse.js: node and the grammar
+	// take about half a second to start, once per parse before.
+	parser = sync.OnceValues(func() (*infracheck.Parser, error) {
+		if err := infracheck.EnsureNodeModules(checkDir); err != nil {
+			return nil, err
+		}
+		parserStarted.Store(true)
+		return infracheck.StartParser(checkDir)
+	})
+	parserStarted atomic.Bool
+	// infraParsed is every Bicep file under infra/, parsed once, by absolute
+	// path. The checks only read a File, so tests share these; a copy a
+	// test changes is parsed on its own.
+	infraParsed = sync.OnceValues(func() (map[string]*infracheck.File, error) {
+		p, err := parser()
+		if err != nil {
+			return nil, err
+		}
+		files, err := infraBicepFiles()
+		if err != nil {
+			return nil, err
+		}
+		parsed, err := p.Parse(files...)
+		if err != nil {
+			return nil, err
+		}
+		byPath := map[string]*infracheck.File{}
+		for _, f := range parsed {
+			byPath[absPath(f.Path)] = f
+		}
+		return byPath, nil
+	})
 )
 
-// needNode installs infra/check's packages; without node and npm the
-// checks are skipped locally and fail in CI.
-func needNode(t *testing.T) {
+// stopParser ends parse.js once the tests are done (TestMain).
+func stopParser() error {
+	if !parserStarted.Load() {
+		return nil
+	}
+	p, err := parser()
+	if err != nil {
+		return nil // reported by the tests that needed it
+	}
+	return p.Close()
+}
+
+func absPath(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return path
+	}
+	return abs
+}
+
+// needNode is the parser; without node and npm the checks are skipped
+// locally and fail in CI.
+func needNode(t *testing.T) *infracheck.Parser {
 	t.Helper()
 	for _, tool := range []string{"node", "npm"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -37,14 +90,14 @@ func needNode(t *testing.T) {
 			t.Skipf("%s not installed: Bicep checks skipped", tool)
 		}
 	}
-	nodeOnce.Do(func() { nodeErr = infracheck.EnsureNodeModules(checkDir) })
-	if nodeErr != nil {
-		t.Fatal(nodeErr)
+	p, err := parser()
+	if err != nil {
+		t.Fatal(err)
 	}
+	return p
 }
 
-func bicepFiles(t *testing.T) []string {
-	t.Helper()
+func infraBicepFiles() ([]string, error) {
 	var files []string
 	err := filepath.WalkDir(filepath.Join(root, "infra"), func(path string, d os.DirEntry, err error) error {
 		if err != nil {
@@ -58,20 +111,50 @@ func bicepFiles(t *testing.T) []string {
 		}
 		return nil
 	})
-	if err != nil || len(files) == 0 {
+	if err == nil && len(files) == 0 {
+		err = errors.New("none found")
+	}
+	return files, err
+}
+
+func bicepFiles(t *testing.T) []string {
+	t.Helper()
+	files, err := infraBicepFiles()
+	if err != nil {
 		t.Fatalf("no .bicep files under infra/ (%v)", err)
 	}
 	return files
 }
 
+// parse is files parsed: infra/'s own from infraParsed, any other (a
+// changed copy) by the parser, all of those in one request.
 func parse(t *testing.T, files ...string) []*infracheck.File {
 	t.Helper()
-	needNode(t)
-	parsed, err := infracheck.Parse(checkDir, files...)
+	p := needNode(t)
+	cached, err := infraParsed()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return parsed
+	out := make([]*infracheck.File, len(files))
+	var others []string
+	for i, f := range files {
+		if out[i] = cached[absPath(f)]; out[i] == nil {
+			others = append(others, f)
+		}
+	}
+	if len(others) == 0 {
+		return out
+	}
+	parsed, err := p.Parse(others...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range out {
+		if out[i] == nil {
+			out[i], parsed = parsed[0], parsed[1:]
+		}
+	}
+	return out
 }
 
 // brokenCopy writes a copy of infra file rel with old replaced by new.
@@ -93,6 +176,7 @@ func brokenCopy(t *testing.T, rel, old, new string) string {
 }
 
 func TestEveryBicepFileParses(t *testing.T) {
+	t.Parallel()
 	for _, f := range parse(t, bicepFiles(t)...) {
 		for _, e := range f.Errors {
 			t.Errorf("%s:%d:%d: %s", f.Path, e.Row, e.Column, e.Kind)
@@ -100,7 +184,35 @@ func TestEveryBicepFileParses(t *testing.T) {
 	}
 }
 
+// The checks of infra/'s own files read one shared parse (infraParsed): it
+// must be of those files as they are, and a changed copy, asked for with
+// them in any order, must be parsed itself.
+func TestTheSharedParseIsOfTheFilesOnDiskAndACopyIsParsedItself(t *testing.T) {
+	t.Parallel()
+	files := bicepFiles(t)
+	shared := parse(t, files...)
+	fresh, err := needNode(t).Parse(files...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range shared {
+		if f.Path != files[i] || f.Text(f.Root) != fresh[i].Text(fresh[i].Root) ||
+			!reflect.DeepEqual(f.Root, fresh[i].Root) || !reflect.DeepEqual(f.Errors, fresh[i].Errors) {
+			t.Errorf("the shared parse of %s is not a parse of %s", f.Path, files[i])
+		}
+	}
+	broken := brokenCopy(t, "main.bicep", "targetScope = 'resourceGroup'", "targetScope = = 'resourceGroup'")
+	got := parse(t, mainBicep, broken, webhookBicep)
+	if got[0] != parse(t, mainBicep)[0] || got[2] != parse(t, webhookBicep)[0] {
+		t.Error("infra/'s files asked for with a copy were not the shared parse")
+	}
+	if got[1].Path != broken || len(got[1].Errors) == 0 {
+		t.Errorf("the broken copy of main.bicep came back as %s with errors %v", got[1].Path, got[1].Errors)
+	}
+}
+
 func TestTheSyntaxCheckFailsOnABrokenFile(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ name, file, old, new string }{
 		{"an unclosed object", "modules/storage.bicep", "  sku: {\n    name: 'Standard_LRS'\n  }", "  sku: {\n    name: 'Standard_LRS'\n"},
 		{"a missing = in a resource", "modules/webhook.bicep", "@2025-04-01' existing = {", "@2025-04-01' existing {"},
@@ -108,6 +220,7 @@ func TestTheSyntaxCheckFailsOnABrokenFile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			f := parse(t, brokenCopy(t, tt.file, tt.old, tt.new))[0]
 			if len(f.Errors) == 0 {
 				t.Error("no syntax error found")
@@ -163,6 +276,7 @@ func checkAll(t *testing.T, s *infracheck.Schemas, files ...string) []string {
 }
 
 func TestEveryResourceTypeVersionAndPropertyIsInTheARMSchemas(t *testing.T) {
+	t.Parallel()
 	s := schemas(t)
 	files := bicepFiles(t)
 	for _, p := range checkAll(t, s, files...) {
@@ -179,6 +293,7 @@ func TestEveryResourceTypeVersionAndPropertyIsInTheARMSchemas(t *testing.T) {
 }
 
 func TestTheSchemaCheckFailsOnABrokenResource(t *testing.T) {
+	t.Parallel()
 	s := schemas(t)
 	tests := []struct{ name, file, old, new, want string }{
 		{"a misspelled top-level property", "modules/storage.bicep", "allowSharedKeyAccess: false", "allowSharedKeyAcess: false", `"allowSharedKeyAcess"`},
@@ -190,6 +305,7 @@ func TestTheSchemaCheckFailsOnABrokenResource(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			problems := checkAll(t, s, brokenCopy(t, tt.file, tt.old, tt.new))
 			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tt.want) }) {
 				t.Errorf("problems %q, want one about %s", problems, tt.want)
@@ -249,12 +365,14 @@ func appSettings(t *testing.T, files ...string) []string {
 }
 
 func TestTheAppSettingsInfraSetsAreTheOnesTheHandlerReads(t *testing.T) {
+	t.Parallel()
 	for _, p := range settingsProblems(appSettings(t, bicepFiles(t)...)) {
 		t.Error(p)
 	}
 }
 
 func TestTheSettingsCheckFailsOnAMismatch(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ name, old, new, want string }{
 		{"a setting the handler reads is missing", "name: 'COSMOS_DATABASE'", "name: 'COSMOS_DB'", "COSMOS_DATABASE is read by the handler but never set"},
 		{"a setting nothing reads", "name: 'COSMOS_CONTAINER'", "name: 'COSMOS_COLLECTION'", "COSMOS_COLLECTION is set in Azure but nothing reads it"},
@@ -263,6 +381,7 @@ func TestTheSettingsCheckFailsOnAMismatch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			problems := settingsProblems(appSettings(t, brokenCopy(t, "modules/functionapp.bicep", tt.old, tt.new)))
 			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tt.want) }) {
 				t.Errorf("problems %q, want %q", problems, tt.want)
@@ -300,6 +419,7 @@ func TestMainParametersNameOnlyDeclaredParameters(t *testing.T) {
 }
 
 func TestTheParametersCheckFailsOnAnUndeclaredName(t *testing.T) {
+	t.Parallel()
 	broken := brokenCopy(t, "main.parameters.json", `"webhookScope"`, `"webhookScoep"`)
 	problems := parameterProblems(t, broken, filepath.Join(root, "infra", "main.bicep"))
 	if len(problems) != 1 || !strings.Contains(problems[0], "webhookScoep") {
@@ -351,6 +471,7 @@ func azureYAMLProblems(t *testing.T, yaml string) []string {
 var azdSetsItself = []string{"AZURE_ENV_NAME", "AZURE_LOCATION", "AZURE_SUBSCRIPTION_ID", "AZURE_PRINCIPAL_ID"}
 
 func TestAzureYAMLUsesOnlyOutputsMainBicepHasAndDeploysTheZip(t *testing.T) {
+	t.Parallel()
 	yaml, err := os.ReadFile(filepath.Join(root, "azure.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -361,6 +482,7 @@ func TestAzureYAMLUsesOnlyOutputsMainBicepHasAndDeploysTheZip(t *testing.T) {
 }
 
 func TestTheAzureYAMLCheckFailsOnABrokenFile(t *testing.T) {
+	t.Parallel()
 	yaml, err := os.ReadFile(filepath.Join(root, "azure.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -372,6 +494,7 @@ func TestTheAzureYAMLCheckFailsOnABrokenFile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			if !strings.Contains(string(yaml), tt.old) {
 				t.Fatalf("azure.yaml has no %q", tt.old)
 			}
@@ -412,6 +535,7 @@ func moduleProblems(t *testing.T, main string) []string {
 }
 
 func TestEveryModuleCallMatchesTheModulesParameters(t *testing.T) {
+	t.Parallel()
 	problems := moduleProblems(t, filepath.Join(root, "infra", "main.bicep"))
 	for _, p := range problems {
 		t.Error(p)
@@ -422,12 +546,14 @@ func TestEveryModuleCallMatchesTheModulesParameters(t *testing.T) {
 }
 
 func TestTheModuleCheckFailsOnAWrongParameter(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ name, old, new, want string }{
 		{"a misspelled parameter", "    containerName: containerName\n    functionKeys", "    containerNme: containerName\n    functionKeys", "passes containerNme"},
 		{"a required parameter left out", "    cosmosEndpoint: cosmos.outputs.endpoint\n", "", "leaves out the required parameter cosmosEndpoint"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			problems := moduleProblems(t, brokenCopy(t, "main.bicep", tt.old, tt.new))
 			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tt.want) }) {
 				t.Errorf("problems %q, want %q", problems, tt.want)
@@ -478,6 +604,7 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
 `
 
 func TestNestedAndExistingResourcesAreFoundWithTheirFullTypes(t *testing.T) {
+	t.Parallel()
 	f := parse(t, writeBicep(t, nested))[0]
 	rs, err := infracheck.Resources(f)
 	if err != nil {
@@ -503,6 +630,7 @@ func TestNestedAndExistingResourcesAreFoundWithTheirFullTypes(t *testing.T) {
 }
 
 func TestTheSchemaCheckFailsInsideANestedResource(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ name, old, new, want string }{
 		{"a misspelled property of a nested child", "serviceUri:", "serviceUrl:", `"serviceUrl"`},
 		{"a misspelled property two levels down", "publicAccess:", "publicAcess:", `"publicAcess"`},
@@ -510,6 +638,7 @@ func TestTheSchemaCheckFailsInsideANestedResource(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			problems := checkAll(t, schemas(t), writeBicep(t, strings.Replace(nested, tt.old, tt.new, 1)))
 			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tt.want) }) {
 				t.Errorf("problems %q, want one about %s", problems, tt.want)

@@ -38,6 +38,7 @@ func reconcileSwitchProblems(t *testing.T, main, app string) []string {
 }
 
 func TestTheReconcilerIsSwitchedOffExactlyWhenThereIsNoWebhook(t *testing.T) {
+	t.Parallel()
 	if timers := timerFunctions(t); !slices.Contains(timers, "reconcile") {
 		t.Fatalf("timer functions %q: no reconcile/", timers)
 	}
@@ -47,6 +48,7 @@ func TestTheReconcilerIsSwitchedOffExactlyWhenThereIsNoWebhook(t *testing.T) {
 }
 
 func TestTheReconcileSwitchCheckFailsOnBrokenInfra(t *testing.T) {
+	t.Parallel()
 	const setting = "name: 'AzureWebJobs.reconcile.Disabled'"
 	const value = "value: empty(reconcileWebhooks) ? 'true' : 'false'"
 	tests := []struct{ name, old, new, want string }{
@@ -58,6 +60,7 @@ func TestTheReconcileSwitchCheckFailsOnBrokenInfra(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			problems := reconcileSwitchProblems(t, mainBicep, brokenCopy(t, "modules/functionapp.bicep", tt.old, tt.new))
 			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tt.want) }) {
 				t.Errorf("problems %q, want one about %s", problems, tt.want)

@@ -19,7 +19,12 @@ func TestMain(m *testing.M) {
 	if os.Getenv("ACRSINK_FAKE_AZ_QUERY") != "" {
 		os.Exit(fakeAzQuery(os.Args[1:], os.Getenv("FAKE_ANSWER")))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if err := stopParser(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = max(code, 1)
+	}
+	os.Exit(code)
 }
 
 // fakeAzQuery prints answer (the JSON az would print with -o json and no
@@ -137,6 +142,7 @@ func runtimes(versions ...string) string {
 }
 
 func TestTheRegionCheckStopsOnlyARegionAzSaysCannotRunAcrsink(t *testing.T) {
+	t.Parallel()
 	sh, err := exec.LookPath("sh")
 	if err != nil {
 		t.Skip("no sh")
@@ -192,6 +198,7 @@ func TestTheRegionCheckStopsOnlyARegionAzSaysCannotRunAcrsink(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			path := tools
 			if !tt.noAz {
 				path = withAz + string(os.PathListSeparator) + tools

@@ -12,6 +12,7 @@ import (
 var webhookAccessBicep = filepath.Join(root, "infra", "modules", "webhook-access.bicep")
 
 func TestTheReconcilersRoleIsLeastPrivilege(t *testing.T) {
+	t.Parallel()
 	for _, p := range infracheck.RoleProblems(parse(t, webhookAccessBicep)) {
 		t.Error(p)
 	}
@@ -21,6 +22,7 @@ func TestTheReconcilersRoleIsLeastPrivilege(t *testing.T) {
 }
 
 func TestTheRoleCheckFailsOnAWiderRole(t *testing.T) {
+	t.Parallel()
 	const listEvents = "'Microsoft.ContainerRegistry/registries/webhooks/listEvents/action'"
 	const name = "name: guid(registry.id, 'acrsink-webhook-history-reader')"
 	tests := []struct{ name, old, new, want string }{
@@ -37,6 +39,7 @@ func TestTheRoleCheckFailsOnAWiderRole(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			problems := infracheck.RoleProblems(parse(t, brokenCopy(t, "modules/webhook-access.bicep", tt.old, tt.new)))
 			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tt.want) }) {
 				t.Errorf("problems %q, want one about %s", problems, tt.want)
@@ -46,6 +49,7 @@ func TestTheRoleCheckFailsOnAWiderRole(t *testing.T) {
 }
 
 func TestTheRoleScopeCheckFailsWhenTheRoleLeavesTheRegistrysGroup(t *testing.T) {
+	t.Parallel()
 	const scope = "  scope: resourceGroup(registryGroup)\n  params: {\n    registryName: registryName\n    webhookNames: webhookNames"
 	problems := infracheck.RoleModuleScopeProblems(parse(t, brokenCopy(t, "main.bicep", scope, "  params: {\n    registryName: registryName\n    webhookNames: webhookNames"))[0])
 	if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, "module webhookAccess has scope nothing") }) {

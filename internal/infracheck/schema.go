@@ -7,13 +7,15 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Schemas indexes the ARM resource schemas by type and API version, from
 // each definition's own type and apiVersion enums (file names do not always
-// say which types a file holds).
+// say which types a file holds). It is safe for concurrent use.
 type Schemas struct {
 	dir   string
+	mu    sync.Mutex                // guards files, which $refs fill in
 	files map[string]map[string]any // path relative to dir → document
 	defs  map[string]schemaRef      // lower(type)@version → definition
 }
@@ -63,6 +65,8 @@ func LoadSchemas(dir string) (*Schemas, error) {
 }
 
 func (s *Schemas) load(rel string) (map[string]any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if doc, ok := s.files[rel]; ok {
 		return doc, nil
 	}

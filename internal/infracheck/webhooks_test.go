@@ -32,15 +32,18 @@ func webhookProblems(t *testing.T, s *infracheck.Schemas, main, module, registry
 }
 
 func TestInfraMakesOneValidWebhookPerListedRegionAndReconcilesThem(t *testing.T) {
+	t.Parallel()
 	s := schemas(t)
 	for _, tt := range regionLists {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			for _, p := range webhookProblems(t, s, mainBicep, webhookBicep, "myregistry", tt.regions, tt.home) {
 				t.Error(p)
 			}
 		})
 	}
 	t.Run("no registry means no webhook and nothing to reconcile", func(t *testing.T) {
+		t.Parallel()
 		for _, p := range webhookProblems(t, s, mainBicep, webhookBicep, "", "westus2", "westeurope") {
 			t.Error(p)
 		}
@@ -48,6 +51,7 @@ func TestInfraMakesOneValidWebhookPerListedRegionAndReconcilesThem(t *testing.T)
 }
 
 func TestTheWebhookCheckFailsOnBrokenInfra(t *testing.T) {
+	t.Parallel()
 	s := schemas(t)
 	const name = "take('acrsink${region}', 50)"
 	const two = "westus2,eastus"
@@ -66,6 +70,7 @@ func TestTheWebhookCheckFailsOnBrokenInfra(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			main, module := mainBicep, webhookBicep
 			if tt.file == "main.bicep" {
 				main = brokenCopy(t, tt.file, tt.old, tt.new)
@@ -81,6 +86,7 @@ func TestTheWebhookCheckFailsOnBrokenInfra(t *testing.T) {
 }
 
 func TestListedRegionsAreARMNamesWithTheHomeRegionForAnEmptyList(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		regions string
 		want    []string
