@@ -33,11 +33,11 @@ func pingAdvice(status int) string {
 	case status == 204:
 		return "healthy: acrsink took the ping"
 	case status == 401:
-		return "the key the webhook sends is not one acrsink accepts: set the webhook's x-functions-key header to a key in ACRSINK_FUNCTION_KEYS (README, \"Rotating the key\")"
+		return "the key the webhook sends is not one acrsink accepts: set the webhook's x-functions-key header to a key in ACRSINK_FUNCTION_KEYS (docs/operations.md, \"Rotating the key\")"
 	case status == 404:
 		return "the webhook's URL reaches no acrsink route: its service URI must end in /images/push (az acr webhook show --query serviceUri)"
 	case status == 403:
-		return "refused before acrsink: an access restriction? (README, \"Inbound access\")"
+		return "refused before acrsink: an access restriction? (docs/deploy.md, \"Inbound access\")"
 	case status >= 500:
 		return "acrsink or its host failed: see the app's log in Application Insights"
 	case status == 0:

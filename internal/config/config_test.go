@@ -130,9 +130,9 @@ func TestCheckAuthRefusesNoKeyUnlessOptedOut(t *testing.T) {
 	}
 }
 
-// The sample settings file and the README must name every setting a user
+// The sample settings file and the settings page must name every setting a user
 // can set, and nothing else.
-func TestTheSampleSettingsAndTheREADMEMatchTheSettingsList(t *testing.T) {
+func TestTheSampleSettingsAndTheSettingsPageMatchTheSettingsList(t *testing.T) {
 	data, err := os.ReadFile("../../local.settings.sample.json")
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +144,7 @@ func TestTheSampleSettingsAndTheREADMEMatchTheSettingsList(t *testing.T) {
 	if sample.Values["FUNCTIONS_WORKER_RUNTIME"] != "custom" {
 		t.Errorf("FUNCTIONS_WORKER_RUNTIME = %q, want custom", sample.Values["FUNCTIONS_WORKER_RUNTIME"])
 	}
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../../docs/settings.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestTheSampleSettingsAndTheREADMEMatchTheSettingsList(t *testing.T) {
 	for _, s := range config.Settings {
 		known[s.Name] = true
 		if !strings.Contains(string(readme), "`"+s.Name+"`") {
-			t.Errorf("README.md does not document %s", s.Name)
+			t.Errorf("docs/settings.md does not document %s", s.Name)
 		}
 		if _, ok := sample.Values[s.Name]; !ok && s.Where != config.Host && s.Name != "PORT" {
 			t.Errorf("local.settings.sample.json lacks %s", s.Name)

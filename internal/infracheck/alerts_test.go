@@ -87,7 +87,7 @@ func TestTheAlertCheckFailsWhenTheyDrift(t *testing.T) {
 
 // queryProblems applies the KQL rules to every string of the Bicep files
 // (a bare boolean comparison has no business in any Bicep string, KQL or
-// not) and to every kusto block of the README.
+// not) and to every kusto block of docs/operations.md.
 func queryProblems(t *testing.T, readme string, files ...string) []string {
 	t.Helper()
 	var problems []string
@@ -100,10 +100,10 @@ func queryProblems(t *testing.T, readme string, files ...string) []string {
 	}
 	for _, block := range infracheck.MarkdownBlocks(readme, "kusto") {
 		for _, c := range infracheck.BareBooleanComparisons(block) {
-			problems = append(problems, "README.md: a kusto block compares with a bare boolean: "+c)
+			problems = append(problems, "docs/operations.md: a kusto block compares with a bare boolean: "+c)
 		}
 		for _, c := range infracheck.TraceColumnsBeyondMessage(block) {
-			problems = append(problems, "README.md: a kusto block reads a column the handler's console lines do not carry: "+c)
+			problems = append(problems, "docs/operations.md: a kusto block reads a column the handler's console lines do not carry: "+c)
 		}
 	}
 	return problems
@@ -111,9 +111,9 @@ func queryProblems(t *testing.T, readme string, files ...string) []string {
 
 func TestNoQueryComparesAColumnToABareBooleanOrReadsWhatTracesLack(t *testing.T) {
 	t.Parallel()
-	readme := repoFile(t, "README.md")
+	readme := repoFile(t, "docs/operations.md")
 	if len(infracheck.MarkdownBlocks(readme, "kusto")) == 0 {
-		t.Error("the README has no kusto block: the check is not reading it")
+		t.Error("docs/operations.md has no kusto block: the check is not reading it")
 	}
 	for _, p := range queryProblems(t, readme, bicepFiles(t)...) {
 		t.Error(p)
@@ -122,11 +122,11 @@ func TestNoQueryComparesAColumnToABareBooleanOrReadsWhatTracesLack(t *testing.T)
 
 func TestTheQueryCheckFailsOnABareBooleanAnywhere(t *testing.T) {
 	t.Parallel()
-	readme := repoFile(t, "README.md")
+	readme := repoFile(t, "docs/operations.md")
 	tests := []struct{ name, readme, file, want string }{
 		{"in the alert", readme, brokenCopy(t, "modules/alerts.bicep", `tostring(success) =~ "false"`, `success == false`), "alerts.bicep"},
-		{"in a README query", readme + "\n```kusto\nrequests | where false != success\n```\n", filepath.Join(root, "infra", "modules", "alerts.bicep"), "false !="},
-		{"a README query reading customDimensions from traces", readme + "\n```kusto\ntraces | where customDimensions.Category == \"Host.Function.Console\"\n```\n", filepath.Join(root, "infra", "modules", "alerts.bicep"), "customDimensions"},
+		{"in a docs query", readme + "\n```kusto\nrequests | where false != success\n```\n", filepath.Join(root, "infra", "modules", "alerts.bicep"), "false !="},
+		{"a docs query reading customDimensions from traces", readme + "\n```kusto\ntraces | where customDimensions.Category == \"Host.Function.Console\"\n```\n", filepath.Join(root, "infra", "modules", "alerts.bicep"), "customDimensions"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -171,45 +171,45 @@ func TestTheKQLRules(t *testing.T) {
 	}
 }
 
-// readmeAlertProblems checks that the README's "Logs, sampling and the
+// readmeAlertProblems checks that docs/operations.md's "Logs, sampling and the
 // alert" shows the alert's query as alerts.bicep has it and says how the
 // handler's lines reach Application Insights.
 func readmeAlertProblems(readme, query string) []string {
 	_, section, ok := strings.Cut(readme, "\n### Logs, sampling and the alert\n")
 	if !ok {
-		return []string{`the README has no "### Logs, sampling and the alert" section`}
+		return []string{`docs/operations.md has no "### Logs, sampling and the alert" section`}
 	}
 	section, _, _ = strings.Cut(section, "\n### ")
 	var problems []string
 	norm := func(s string) string { return strings.Join(strings.Fields(s), " ") }
 	q := norm(strings.Trim(query, "'"))
 	if !slices.ContainsFunc(infracheck.MarkdownBlocks(section, "kusto"), func(b string) bool { return norm(b) == q }) {
-		problems = append(problems, "the README does not show the alert's query as alerts.bicep has it:\n"+q)
+		problems = append(problems, "docs/operations.md does not show the alert's query as alerts.bicep has it:\n"+q)
 	}
 	for _, fact := range []string{"Host.Function.Console", "Information", "`message`", "`customDimensions`", "no operation name", `tostring(success) =~ "false"`, "excludedTypes"} {
 		if !strings.Contains(section, fact) {
-			problems = append(problems, "the README's Logs section does not say "+fact)
+			problems = append(problems, "docs/operations.md's Logs section does not say "+fact)
 		}
 	}
 	return problems
 }
 
-func TestTheREADMEShowsTheAlertAndWhatTheHandlersTracesHold(t *testing.T) {
+func TestTheOperationsPageShowsTheAlertAndWhatTheHandlersTracesHold(t *testing.T) {
 	t.Parallel()
-	readme := repoFile(t, "README.md")
+	readme := repoFile(t, "docs/operations.md")
 	for _, p := range readmeAlertProblems(readme, alertQuery(t, filepath.Join(root, "infra", "modules", "alerts.bicep"))) {
 		t.Error(p)
 	}
 }
 
-func TestTheREADMEAlertCheckFailsWhenTheyDrift(t *testing.T) {
+func TestTheOperationsPageAlertCheckFailsWhenTheyDrift(t *testing.T) {
 	t.Parallel()
-	readme := repoFile(t, "README.md")
+	readme := repoFile(t, "docs/operations.md")
 	query := alertQuery(t, filepath.Join(root, "infra", "modules", "alerts.bicep"))
 	if p := readmeAlertProblems(readme, strings.Replace(query, `=~ "false"`, `== "False"`, 1)); len(p) == 0 {
-		t.Error("a changed alert query passed against the README's copy")
+		t.Error("a changed alert query passed against docs/operations.md's copy")
 	}
 	if p := readmeAlertProblems(strings.Replace(readme, "Host.Function.Console", "Function.reconcile", -1), query); len(p) == 0 {
-		t.Error("a README that does not name the console category passed")
+		t.Error("a page that does not name the console category passed")
 	}
 }

@@ -14,12 +14,12 @@ import (
 // is not enabled", Azure/azure-dev cli/azd/cmd/container.go).
 const azdEnable = "azd config set alpha.language.custom on"
 
-// azdPathProblems checks the README's "With azd" commands as a user on a
+// azdPathProblems checks docs/deploy.md's "With azd" commands as a user on a
 // fresh azd install runs them, top to bottom.
 func azdPathProblems(readme, azureYAML string) []string {
 	_, section, ok := strings.Cut(readme, "\n### With azd\n")
 	if !ok {
-		return []string{`the README has no "### With azd" section`}
+		return []string{`docs/deploy.md has no "### With azd" section`}
 	}
 	section, _, _ = strings.Cut(section, "\n### ")
 	_, block, ok := strings.Cut(section, "```sh\n")
@@ -60,9 +60,9 @@ func repoFile(t *testing.T, name string) string {
 	return string(data)
 }
 
-func TestTheREADMEsAzdPathWorksOnAFreshAzdInstall(t *testing.T) {
+func TestTheDeployPagesAzdPathWorksOnAFreshAzdInstall(t *testing.T) {
 	t.Parallel()
-	readme, yaml := repoFile(t, "README.md"), repoFile(t, "azure.yaml")
+	readme, yaml := repoFile(t, "docs/deploy.md"), repoFile(t, "azure.yaml")
 	for _, p := range azdPathProblems(readme, yaml) {
 		t.Error(p)
 	}
@@ -70,10 +70,10 @@ func TestTheREADMEsAzdPathWorksOnAFreshAzdInstall(t *testing.T) {
 
 func TestTheAzdPathCheckFailsWithoutTheAlphaSetting(t *testing.T) {
 	t.Parallel()
-	readme, yaml := repoFile(t, "README.md"), repoFile(t, "azure.yaml")
+	readme, yaml := repoFile(t, "docs/deploy.md"), repoFile(t, "azure.yaml")
 	line := azdEnable + "                  # once per machine: azd gates custom handlers behind this\n"
 	if !strings.Contains(readme, line) {
-		t.Fatalf("the README has no line %q", line)
+		t.Fatalf("docs/deploy.md has no line %q", line)
 	}
 	tests := []struct{ name, readme, want string }{
 		{"the setting left out", strings.Replace(readme, line, "", 1), "never runs " + azdEnable},
