@@ -87,7 +87,7 @@ func TestTheAlertCheckFailsWhenTheyDrift(t *testing.T) {
 
 // queryProblems applies the KQL rules to every string of the Bicep files
 // (a bare boolean comparison has no business in any Bicep string, KQL or
-// not) and to every kusto block of docs/operations.md.
+// not) and to every kusto block of the docs.
 func queryProblems(t *testing.T, readme string, files ...string) []string {
 	t.Helper()
 	var problems []string
@@ -100,20 +100,35 @@ func queryProblems(t *testing.T, readme string, files ...string) []string {
 	}
 	for _, block := range infracheck.MarkdownBlocks(readme, "kusto") {
 		for _, c := range infracheck.BareBooleanComparisons(block) {
-			problems = append(problems, "docs/operations.md: a kusto block compares with a bare boolean: "+c)
+			problems = append(problems, "docs: a kusto block compares with a bare boolean: "+c)
 		}
 		for _, c := range infracheck.TraceColumnsBeyondMessage(block) {
-			problems = append(problems, "docs/operations.md: a kusto block reads a column the handler's console lines do not carry: "+c)
+			problems = append(problems, "docs: a kusto block reads a column the handler's console lines do not carry: "+c)
 		}
 	}
 	return problems
 }
 
+// allDocs is README.md and every page of docs/, one after another: the
+// rules hold for every query a user may paste from any of them.
+func allDocs(t *testing.T) string {
+	t.Helper()
+	pages, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil || len(pages) == 0 {
+		t.Fatalf("no page in docs/: %v", err)
+	}
+	text := repoFile(t, "README.md")
+	for _, p := range pages {
+		text += "\n" + repoFile(t, filepath.Join("docs", filepath.Base(p)))
+	}
+	return text
+}
+
 func TestNoQueryComparesAColumnToABareBooleanOrReadsWhatTracesLack(t *testing.T) {
 	t.Parallel()
-	readme := repoFile(t, "docs/operations.md")
+	readme := allDocs(t)
 	if len(infracheck.MarkdownBlocks(readme, "kusto")) == 0 {
-		t.Error("docs/operations.md has no kusto block: the check is not reading it")
+		t.Error("the docs have no kusto block: the check is not reading them")
 	}
 	for _, p := range queryProblems(t, readme, bicepFiles(t)...) {
 		t.Error(p)
@@ -122,7 +137,7 @@ func TestNoQueryComparesAColumnToABareBooleanOrReadsWhatTracesLack(t *testing.T)
 
 func TestTheQueryCheckFailsOnABareBooleanAnywhere(t *testing.T) {
 	t.Parallel()
-	readme := repoFile(t, "docs/operations.md")
+	readme := allDocs(t)
 	tests := []struct{ name, readme, file, want string }{
 		{"in the alert", readme, brokenCopy(t, "modules/alerts.bicep", `tostring(success) =~ "false"`, `success == false`), "alerts.bicep"},
 		{"in a docs query", readme + "\n```kusto\nrequests | where false != success\n```\n", filepath.Join(root, "infra", "modules", "alerts.bicep"), "false !="},

@@ -14,17 +14,25 @@ import (
 // is not enabled", Azure/azure-dev cli/azd/cmd/container.go).
 const azdEnable = "azd config set alpha.language.custom on"
 
-// azdPathProblems checks docs/deploy.md's "With azd" commands as a user on a
+// azdPaths are the pages that show the azd path, each under its heading:
+// the README's brief one and the deploy page's whole one.
+var azdPaths = []struct{ page, heading string }{
+	{"README.md", "## Deploy to Azure (`azd up`)"},
+	{"docs/deploy.md", "### With azd"},
+}
+
+// azdPathProblems checks the azd commands under heading as a user on a
 // fresh azd install runs them, top to bottom.
-func azdPathProblems(readme, azureYAML string) []string {
-	_, section, ok := strings.Cut(readme, "\n### With azd\n")
+func azdPathProblems(page, heading, azureYAML string) []string {
+	_, section, ok := strings.Cut(page, "\n"+heading+"\n")
 	if !ok {
-		return []string{`docs/deploy.md has no "### With azd" section`}
+		return []string{`no "` + heading + `" section`}
 	}
 	section, _, _ = strings.Cut(section, "\n### ")
+	section, _, _ = strings.Cut(section, "\n## ")
 	_, block, ok := strings.Cut(section, "```sh\n")
 	if !ok {
-		return []string{`"With azd" has no sh block`}
+		return []string{`the azd path has no sh block`}
 	}
 	block, _, _ = strings.Cut(block, "```")
 	var cmds []string
@@ -38,14 +46,14 @@ func azdPathProblems(readme, azureYAML string) []string {
 	var problems []string
 	up := first("azd up")
 	if up < 0 {
-		problems = append(problems, `"With azd" never runs azd up`)
+		problems = append(problems, `the azd path never runs azd up`)
 	}
 	if strings.Contains(azureYAML, "language: custom") {
 		switch enable := first(azdEnable); {
 		case enable < 0:
-			problems = append(problems, `"With azd" never runs `+azdEnable+`, so a fresh azd refuses azure.yaml's language: custom`)
+			problems = append(problems, `the azd path never runs `+azdEnable+`, so a fresh azd refuses azure.yaml's language: custom`)
 		case up >= 0 && enable > up:
-			problems = append(problems, `"With azd" runs `+azdEnable+` after azd up`)
+			problems = append(problems, `the azd path runs `+azdEnable+` after azd up`)
 		}
 	}
 	return problems
@@ -60,11 +68,13 @@ func repoFile(t *testing.T, name string) string {
 	return string(data)
 }
 
-func TestTheDeployPagesAzdPathWorksOnAFreshAzdInstall(t *testing.T) {
+func TestTheDocsAzdPathsWorkOnAFreshAzdInstall(t *testing.T) {
 	t.Parallel()
-	readme, yaml := repoFile(t, "docs/deploy.md"), repoFile(t, "azure.yaml")
-	for _, p := range azdPathProblems(readme, yaml) {
-		t.Error(p)
+	yaml := repoFile(t, "azure.yaml")
+	for _, path := range azdPaths {
+		for _, p := range azdPathProblems(repoFile(t, path.page), path.heading, yaml) {
+			t.Error(path.page + ": " + p)
+		}
 	}
 }
 
@@ -75,6 +85,9 @@ func TestTheAzdPathCheckFailsWithoutTheAlphaSetting(t *testing.T) {
 	if !strings.Contains(readme, line) {
 		t.Fatalf("docs/deploy.md has no line %q", line)
 	}
+	if p := azdPathProblems(readme, "### No such heading", yaml); len(p) == 0 {
+		t.Error("a page without the heading passed")
+	}
 	tests := []struct{ name, readme, want string }{
 		{"the setting left out", strings.Replace(readme, line, "", 1), "never runs " + azdEnable},
 		{"the setting after azd up", strings.Replace(strings.Replace(readme, line, "", 1), "azd up\n```", "azd up\n"+line+"```", 1), "after azd up"},
@@ -83,7 +96,7 @@ func TestTheAzdPathCheckFailsWithoutTheAlphaSetting(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			problems := azdPathProblems(tt.readme, yaml)
+			problems := azdPathProblems(tt.readme, "### With azd", yaml)
 			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tt.want) }) {
 				t.Errorf("problems %q, want %q", problems, tt.want)
 			}
