@@ -2,8 +2,9 @@
 // environment, and the typed view of them.
 //
 // The list is the contract between the code, local.settings.sample.json,
-// the README and the app settings that infra/ sets in Azure: tests compare
-// them, so a setting added here and forgotten elsewhere fails the build.
+// docs/settings.md (generated from it: go generate ./docs) and the app
+// settings that infra/ sets in Azure: tests compare them, so a setting
+// added here and forgotten elsewhere fails the build.
 package config
 
 import (
@@ -43,21 +44,21 @@ type Setting struct {
 var Settings = []Setting{
 	{Name: "FUNCTIONS_CUSTOMHANDLER_PORT", Where: Host, Doc: "Port the Functions host tells the handler to listen on (127.0.0.1)."},
 	{Name: "FUNCTIONS_HTTPWORKER_PORT", Where: Host, Doc: "Older hosts' name for FUNCTIONS_CUSTOMHANDLER_PORT."},
-	{Name: "PORT", Where: Local, Default: "8080", Doc: "Port for standalone runs when no host port is given."},
-	{Name: "ACRSINK_FUNCTION_KEYS", Where: Azure, Secret: true, Doc: "Comma-separated function keys the handler accepts (x-functions-key header or code query). Two keys during a rotation."},
+	{Name: "PORT", Where: Local, Default: "8080", Doc: "Port for standalone runs when no host port is given (or the handler's -port flag)."},
+	{Name: "ACRSINK_FUNCTION_KEYS", Where: Azure, Secret: true, Doc: "Comma-separated function keys the handler accepts (x-functions-key header or code query). Two keys during a rotation. With none, the handler refuses to start (unless ACRSINK_INSECURE_NO_AUTH is true)."},
 	{Name: "ACRSINK_INSECURE_NO_AUTH", Where: Local, Default: "false", Doc: "Set to true to run with no key check at all (local experiments only; logged as a warning)."},
 	{Name: "ACRSINK_REQUEST_TIMEOUT", Where: Local, Default: "4s", Doc: "Budget for one webhook request, store included; ACR gives up after 5s (Event Grid deliveries have their own, longer budget)."},
 	{Name: "COSMOS_CONNECTION_STRING", Where: Local, Secret: true, Doc: "Cosmos DB connection string (account key). Default: the local emulator. Not used in Azure."},
-	{Name: "COSMOS_ENDPOINT", Where: Azure, Doc: "Cosmos DB account endpoint, reached with Microsoft Entra ID (managed identity in Azure)."},
+	{Name: "COSMOS_ENDPOINT", Where: Azure, Doc: "Cosmos DB account endpoint, reached with Microsoft Entra ID: managed identity in Azure, DefaultAzureCredential elsewhere. Set this or COSMOS_CONNECTION_STRING, not both."},
 	{Name: "COSMOS_DATABASE", Where: Azure, Default: "acr", Doc: "Cosmos DB database name."},
-	{Name: "COSMOS_CONTAINER", Where: Azure, Default: "pushes", Doc: "Cosmos DB container name (partition key /id)."},
+	{Name: "COSMOS_CONTAINER", Where: Azure, Default: "pushes", Doc: "Cosmos DB container name (partition key /id). The handler never creates it in Azure (infra/ does); acrsink dev does locally."},
 	{Name: "AZURE_CLIENT_ID", Where: Local, Doc: "Client id of a user-assigned managed identity; unset means the system-assigned one."},
 	{Name: "ACRSINK_LOG_LEVEL", Where: Local, Default: "info", Doc: "debug, info, warn or error."},
-	{Name: "ACRSINK_RECONCILE_WEBHOOKS", Where: Azure, Doc: "Resource ids of the webhooks whose delivery history the reconciler reads, comma-separated; empty turns it off."},
-	{Name: "ACRSINK_RECONCILE_SCHEDULE", Where: Azure, Default: "0 */10 * * * *", Doc: "When the reconciler runs: an NCRONTAB expression the Functions host reads from reconcile/function.json (%ACRSINK_RECONCILE_SCHEDULE%); the handler never reads it."},
+	{Name: "ACRSINK_RECONCILE_WEBHOOKS", Where: Azure, Doc: "Resource ids of the webhooks whose delivery history the reconciler reads, comma-separated; empty turns it off. infra/ sets it to the webhooks it makes; a malformed id stops the handler at start, naming this setting."},
+	{Name: "ACRSINK_RECONCILE_SCHEDULE", Where: Azure, Default: "0 */10 * * * *", Doc: "When the reconciler runs: an NCRONTAB expression the Functions host reads from reconcile/function.json (%ACRSINK_RECONCILE_SCHEDULE%); it must be set, or the host does not load the function. The default is every 10 minutes. The handler never reads it."},
 	{Name: "GOGC", Where: Local, Doc: "Go's garbage collector target, read by the Go runtime; unset means the handler's own policy, 800 (internal/gcpolicy). Also an app setting in Azure, to override."},
-	{Name: "GOMEMLIMIT", Where: Azure, Doc: "Go's soft memory limit, read by the Go runtime; infra/ sets a quarter of the instance memory, the rest being the Functions host's and the platform's. Unset: no limit."},
-	{Name: "ACRSINK_ARM_ENDPOINT", Where: Azure, Default: arm.DefaultEndpoint, Doc: "Azure Resource Manager endpoint for the webhooks' history (its cloud's; infra/ sets environment().resourceManager). The token audience follows it."},
+	{Name: "GOMEMLIMIT", Where: Azure, Doc: "Go's soft memory limit, read by the Go runtime; infra/ sets a quarter of the instance memory (512MiB at the default 2048 MB), the rest being the Functions host's and the platform's. Unset: no limit."},
+	{Name: "ACRSINK_ARM_ENDPOINT", Where: Azure, Default: arm.DefaultEndpoint, Doc: "Azure Resource Manager endpoint for the webhooks' history (its cloud's; infra/ sets environment().resourceManager). The token audience follows it: the cloud's own for Azure public, China and US Government, the endpoint itself otherwise. Must be https."},
 }
 
 // EmulatorConnectionString is the well-known, public key of the Cosmos DB
