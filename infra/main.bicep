@@ -1,7 +1,7 @@
 // acrsink in Azure: a Flex Consumption function app (custom handler) that
 // stores ACR webhook events in a serverless Cosmos DB for NoSQL account,
 // reached with the app's managed identity. azd up deploys it; so does
-// az deployment group create (README, "Deploy to Azure").
+// az deployment group create (docs/deploy.md).
 targetScope = 'resourceGroup'
 
 @description('Name of the azd environment; used to name the resources.')
@@ -22,7 +22,7 @@ param registryName string = ''
 @description('Resource group of that registry; empty means this one.')
 param registryResourceGroup string = ''
 
-@description('Regions of the registry\'s replicas to put a webhook in, comma-separated (westus2,eastus). Each regional webhook delivers every push once the content has replicated into its region, wherever it was pushed, so N regions give N deliveries per push: list several only to record arrival in each replica (README, "Geo-replicated registries"). Empty for one webhook in the registry\'s home region, which sees every push.')
+@description('Regions of the registry\'s replicas to put a webhook in, comma-separated (westus2,eastus). Each regional webhook delivers every push once the content has replicated into its region, wherever it was pushed, so N regions give N deliveries per push: list several only to record arrival in each replica (docs/deploy.md, "Geo-replicated registries"). Empty for one webhook in the registry\'s home region, which sees every push.')
 param webhookRegions string = ''
 
 @description('Webhook scope: repo:tag, repo:*, or empty for the whole registry.')
@@ -40,7 +40,7 @@ param webhookActions array = [
 @description('Object id of a user or group to give data access to Cosmos DB too (Data Explorer queries, acrsink replay); empty for none.')
 param principalId string = ''
 
-@description('Answer only Azure Container Registry\'s and Event Grid\'s addresses (their service tags); off by default. README, "Inbound access".')
+@description('Answer only Azure Container Registry\'s and Event Grid\'s addresses (their service tags); off by default. docs/deploy.md, "Inbound access".')
 param restrictInbound bool = false
 
 @description('When the reconciler reads the webhooks\' history (NCRONTAB, six fields).')
@@ -49,7 +49,7 @@ param reconcileSchedule string = '0 */10 * * * *'
 @description('E-mail address that gets the alert when an event is not stored or a reconcile run fails; empty for none (the alert still shows in the portal).')
 param alertEmail string = ''
 
-@description('Memory of each function app instance, in MB: 512 (0.25 core), 2048 (1 core, the default) or 4096 (2 cores). README, "What it costs at rest".')
+@description('Memory of each function app instance, in MB: 512 (0.25 core), 2048 (1 core, the default) or 4096 (2 cores). docs/deploy.md, "What it costs at rest".')
 @allowed([
   512
   2048

@@ -64,7 +64,7 @@ resource notStored 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
   kind: 'LogAlert'
   properties: {
     displayName: 'acrsink: an event was not stored, or a reconcile run failed'
-    description: 'An ACR event was not stored (a store failure, answered 503, or a delivery refused as invalid) or a reconcile run failed. The reconciler retries what the webhook history still holds on its next run; if this repeats, see the handler log lines in Application Insights (traces | where message has "event not stored" or message has "reconcile failed") and README, Never lose an event.'
+    description: 'An ACR event was not stored (a store failure, answered 503, or a delivery refused as invalid) or a reconcile run failed. The reconciler retries what the webhook history still holds on its next run; if this repeats, see the handler log lines in Application Insights (traces | where message has "event not stored" or message has "reconcile failed") and docs/operations.md, Never lose an event.'
     severity: 2
     enabled: true
     scopes: [

@@ -1,6 +1,6 @@
 // Cosmos DB for NoSQL, serverless (pay per request, nothing at rest but
 // storage), Entra ID only. The container's partition key is the event id;
-// its indexing policy serves the README's query cookbook and skips the raw
+// its indexing policy serves the query cookbook (docs/queries.md) and skips the raw
 // payload, which nobody filters on.
 param name string
 param location string

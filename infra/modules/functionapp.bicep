@@ -167,7 +167,7 @@ resource app 'Microsoft.Web/sites@2024-11-01' = {
           // function code and the Functions host" (flex-consumption-plan).
           // The host's own share is not published: a quarter is a guess
           // that leaves it most. The handler peaked under 50 MiB under load
-          // (README, "Performance"), so the limit is a backstop, not a
+          // (docs/performance.md), so the limit is a backstop, not a
           // target.
           name: 'GOMEMLIMIT'
           value: '${instanceMemoryMB / 4}MiB'

@@ -18,7 +18,7 @@
 // guid() of the registry's id: the same registry gives the same role on
 // every deployment, so a redeploy updates it in place (earlier versions of
 // this module made the same role, assignable in the registry alone) and
-// two registries never share one. azd down does not delete it: README,
+// two registries never share one. azd down does not delete it: docs/deploy.md,
 // "Tearing it down".
 param registryName string
 param webhookNames array

@@ -9,7 +9,7 @@
 // Webhooks." So a regional webhook fires when content arrives in its
 // replica, wherever it was pushed: one webhook sees every push, and N
 // regional webhooks give N deliveries of each push. Whether those deliveries
-// share an event id is not documented (README, "Geo-replicated
+// share an event id is not documented (docs/deploy.md, "Geo-replicated
 // registries"). Each webhook sends the function key in the x-functions-key
 // header and its region in x-acrsink-region, which the handler records as
 // the document's region: the replica whose arrival that delivery reports.

@@ -34,7 +34,7 @@ skip() {
   exit 0
 }
 warn() {
-  echo "acrsink: WARNING: region not checked: $*. Check it by hand (README, \"Pick a region that runs acrsink\"); the deployment goes on." >&2
+  echo "acrsink: WARNING: region not checked: $*. Check it by hand (docs/deploy.md, \"Pick a region that runs acrsink\"); the deployment goes on." >&2
   exit 0
 }
 

@@ -1,4 +1,4 @@
-// Package cookbook holds the README's Data Explorer queries, so that the
+// Package cookbook holds docs/queries.md's Data Explorer queries, so that the
 // queries people copy are the ones the tests run against the emulator.
 //
 // They use double-quoted string literals: Data Explorer takes no
@@ -11,7 +11,7 @@ type Query struct {
 	SQL   string
 }
 
-// Queries are the README's cookbook, in its order.
+// Queries are docs/queries.md's cookbook, in its order.
 var Queries = []Query{
 	{
 		Title: "Latest pushes",

@@ -6,7 +6,7 @@
 // Go's default (GOGC=100) lets the heap grow to twice the live heap before
 // it collects, which for this heap means collecting almost continuously
 // under load. Measured with go run ./cmd/bench (2 cores, store path at
-// concurrency 32, README "Performance"), handler CPU per event against
+// concurrency 32, docs/performance.md), handler CPU per event against
 // GOGC=100 in the same runs: GOGC=200 -16%, GOGC=400 -18%, GOGC=800 -25%,
 // GOGC=off with a 256 MiB limit -27%; peak RSS 23, 31, 47 and 245 MiB
 // against 19. So the heap may grow to nine times the live heap (GOGC=800),

@@ -10,7 +10,7 @@ import (
 // (HostJsonFileConfigurationSource reads it with Newtonsoft's
 // JObject.Parse), but acrsink's own readers of host.json (internal/pack,
 // internal/functionshost) use encoding/json, which refuses them. So the
-// sources of the sampling settings live here and in the README ("Logs,
+// sources of the sampling settings live here and in docs/operations.md ("Logs,
 // sampling and the alert"), not in host.json.
 
 // SamplingProblems checks that host.json never lets Application Insights

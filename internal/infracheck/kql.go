@@ -7,7 +7,7 @@ import (
 	"unicode/utf16"
 )
 
-// Checks for the log queries (KQL) infra/ holds and the README shows. No
+// Checks for the log queries (KQL) infra/ holds and the docs show. No
 // KQL parser runs here, so each rule is a simple one over the query text,
 // strict on purpose: it may refuse a query Azure would take, never the
 // other way round.
