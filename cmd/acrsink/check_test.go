@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -144,6 +145,26 @@ func TestReplayReadsAWebhooksHistoryFromResourceManager(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "read 4, skipped (delivered) 1, stored 3") {
 		t.Errorf("summary:\n%s", out.String())
+	}
+}
+
+func TestReplayOfAHistoryLongerThanOneReadTakesReplaysWhatWasReadAndSaysSo(t *testing.T) {
+	s, env, st := standInAzure(t)
+	hook := armtest.WebhookID("myregistry", "acrsink")
+	var entries []json.RawMessage
+	for i := range arm.MaxPages + 1 {
+		entries = append(entries, armtest.Entry(fmt.Sprintf("d-%d", i), json.RawMessage(fmt.Sprintf(`{"id":"e-%d","action":"push","target":{"repository":"hello-world","tag":"v1"}}`, i)), nil, 0))
+	}
+	s.Add(hook, &armtest.Hook{PageSize: 1, Entries: entries})
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"acrsink", "replay", "--webhook", hook}, env, nil, &out, &errOut); err != nil {
+		t.Fatalf("replay: %v\n%s%s", err, out.String(), errOut.String())
+	}
+	if got := ids(t, st); len(got) != arm.MaxPages {
+		t.Errorf("stored %d events, want the %d read", len(got), arm.MaxPages)
+	}
+	if !strings.Contains(errOut.String(), "history longer than one read takes") || !strings.Contains(errOut.String(), "az acr webhook list-events -r myregistry -n acrsink -o json | acrsink replay") {
+		t.Errorf("stderr:\n%s", errOut.String())
 	}
 }
 

@@ -34,7 +34,7 @@ func runReplay(ctx context.Context, args []string, getenv func(string) string, s
 		does:  "acrsink replay stores the events whose webhook delivery did not get a 2xx answer, reading the webhook's history.",
 		usage: "acrsink replay --webhook WEBHOOK_ID [flags], or az acr webhook list-events -r REGISTRY -n WEBHOOK -o json | acrsink replay [flags]",
 		detail: `With --webhook it reads the history from Azure Resource Manager with your
-sign-in (az login), every page, and writes no file: the history holds the
+sign-in (az login), up to 100 pages, and writes no file: the history holds the
 webhook's key in its headers. It goes through the same mapping and create-only store as the handler: an
 event already stored is left as it was ("already present"), so replaying
 twice changes nothing. Reads the same Cosmos settings as the handler
@@ -63,7 +63,7 @@ COSMOS_CONTAINER).`,
 		if *file != "" {
 			return usageError(flags, "--webhook and --file both name a history: give one")
 		}
-		if deliveries, err = webhookHistory(ctx, cfg, *webhooks); err != nil {
+		if deliveries, err = webhookHistory(ctx, cfg, *webhooks, stderr); err != nil {
 			return err
 		}
 	} else {
@@ -185,8 +185,9 @@ COSMOS_CONTAINER).`,
 }
 
 // webhookHistory reads the histories of the webhooks named in list from
-// Resource Manager, one after another.
-func webhookHistory(ctx context.Context, cfg config.Config, list string) ([]history.Delivery, error) {
+// Resource Manager, one after another. A history longer than one read
+// takes (arm.ErrMore) is replayed as far as it was read, and said so.
+func webhookHistory(ctx context.Context, cfg config.Config, list string, stderr io.Writer) ([]history.Delivery, error) {
 	hooks, err := arm.ParseWebhooks(list, "--webhook")
 	if err != nil {
 		return nil, err
@@ -198,7 +199,10 @@ func webhookHistory(ctx context.Context, cfg config.Config, list string) ([]hist
 	var all []history.Delivery
 	for _, w := range hooks {
 		ds, err := client.History(ctx, w)
-		if err != nil {
+		switch {
+		case errors.Is(err, arm.ErrMore):
+			fmt.Fprintf(stderr, "%v; replaying what was read. For the whole history: az acr webhook list-events -r %s -n %s -o json | acrsink replay\n", err, w.Registry, w.Name)
+		case err != nil:
 			return nil, fmt.Errorf("nothing was replayed: %w", err)
 		}
 		all = append(all, ds...)

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/acrsink/acrsink/internal/acr"
 	"github.com/acrsink/acrsink/internal/arm"
 	"github.com/acrsink/acrsink/internal/config"
 	"github.com/acrsink/acrsink/internal/gcpolicy"
@@ -83,7 +84,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// beside readiness rather than before it.
 	st.Warm(ctx, warmUpLimit, func(d time.Duration, err error) {
 		if err != nil {
-			log.Warn("store warm-up failed; the first event tries again", slog.Duration("took", d), slog.String("error", err.Error()))
+			log.Warn("store warm-up failed; the first event tries again", slog.Duration("took", d), slog.String("error", acr.Clip(err.Error())))
 			return
 		}
 		log.Info("store warmed up", slog.Duration("took", d))

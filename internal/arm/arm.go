@@ -104,8 +104,14 @@ type Options struct {
 	Retry *policy.RetryOptions
 }
 
-// maxPages bounds the pages read of one history.
-const maxPages = 100
+// MaxPages bounds the pages of one history that History reads, and so the
+// time and memory one webhook's read takes.
+const MaxPages = 100
+
+// ErrMore is in History's error when the history has more than MaxPages
+// pages: the deliveries History returns are every one on the pages it
+// read, and the rest were not read. It is not a failure to read.
+var ErrMore = errors.New("history longer than one read takes")
 
 // Client reads webhooks through Resource Manager.
 type Client struct {
@@ -148,7 +154,8 @@ func (c *Client) webhooks(subscription string) (*armcontainerregistry.WebhooksCl
 	return wc, nil
 }
 
-// History reads every page of w's delivery history. Each page's answer is
+// History reads every page of w's delivery history, up to MaxPages (then
+// its error wraps ErrMore). Each page's answer is
 // read as it came (the SDK's typed model would drop what it does not know
 // of an event), through history.ParsePage: the mapping az's output takes.
 func (c *Client) History(ctx context.Context, w Webhook) ([]history.Delivery, error) {
@@ -159,8 +166,8 @@ func (c *Client) History(ctx context.Context, w Webhook) ([]history.Delivery, er
 	pager := wc.NewListEventsPager(w.ResourceGroup, w.Registry, w.Name, nil)
 	var out []history.Delivery
 	for pages := 0; pager.More(); pages++ {
-		if pages == maxPages {
-			return out, fmt.Errorf("%s: history longer than %d pages; read the first %d deliveries", w, maxPages, len(out))
+		if pages == MaxPages {
+			return out, fmt.Errorf("%s: %w: read its first %d pages (%d deliveries), not the rest", w, ErrMore, MaxPages, len(out))
 		}
 		var raw *http.Response
 		if _, err := pager.NextPage(policy.WithCaptureResponse(ctx, &raw)); err != nil {

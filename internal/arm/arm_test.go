@@ -3,6 +3,7 @@ package arm_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -155,5 +156,21 @@ func TestPingAddsADeliveryToTheHistory(t *testing.T) {
 		return d.Event.ID == id && d.Event.Action == "ping" && d.StatusCode == 204
 	}) {
 		t.Errorf("no ping %s answered 204 in %+v", id, ds)
+	}
+}
+
+func TestAHistoryLongerThanMaxPagesIsReadAsFarAsTheCapAndSaysMore(t *testing.T) {
+	c, s, _ := client(t)
+	var entries []json.RawMessage
+	for i := range arm.MaxPages + 1 {
+		entries = append(entries, armtest.Entry(fmt.Sprintf("d-%d", i), event(fmt.Sprintf("e-%d", i)), nil, 201))
+	}
+	s.Add(armtest.WebhookID("myregistry", "acrsink"), &armtest.Hook{Entries: entries, PageSize: 1})
+	ds, err := c.History(context.Background(), webhook(t, "acrsink"))
+	if !errors.Is(err, arm.ErrMore) || len(ds) != arm.MaxPages {
+		t.Fatalf("%d deliveries, %v: want the first %d and ErrMore", len(ds), err, arm.MaxPages)
+	}
+	if ds[0].ID != "d-0" || ds[len(ds)-1].ID != fmt.Sprintf("d-%d", arm.MaxPages-1) {
+		t.Errorf("read %s to %s", ds[0].ID, ds[len(ds)-1].ID)
 	}
 }

@@ -1,7 +1,7 @@
 // Package faultproxy stands between the handler and the Cosmos emulator and
-// misbehaves on demand: it throttles, fails, hangs, or goes down, so tests
-// can show what acrsink does when its store does (cosmium itself never
-// throttles or fails).
+// misbehaves on demand: it throttles, fails, fails the first write of each
+// document, hangs, or goes down, so tests can show what acrsink does when
+// its store does (cosmium itself never throttles or fails).
 //
 // The SDK reads the account document at GET / and then talks to the
 // addresses listed there; the proxy rewrites them to itself, or the SDK
@@ -22,6 +22,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"io"
 	"math/big"
@@ -64,11 +65,23 @@ type Proxy struct {
 	opts     Options
 	cert     tls.Certificate
 	certPEM  []byte
+	// first, when not nil, is how the first create of each id is failed.
+	first *firstCreates
+}
+
+// firstCreates fails the first create of each document id.
+type firstCreates struct {
+	status int
+	// forward passes the create on to the store before answering status:
+	// the write is done and its answer lost.
+	forward bool
+	seen    map[string]bool
 }
 
 // Options make the proxy a stand-in for Azure's network.
 type Options struct {
-	// Delay is added to every request before it is passed on.
+	// Delay is added to every request before it is passed on: the latency
+	// of each request to a store that far away.
 	Delay time.Duration
 	// TLS serves HTTPS with a self-signed certificate for 127.0.0.1
 	// (CertPEM), as Cosmos DB does.
@@ -154,6 +167,25 @@ func (p *Proxy) Throttle(n, retryAfterMs int) {
 	p.throttle, p.retryMs = n, retryAfterMs
 }
 
+// FailFirstCreates answers the first create (POST .../docs) of each
+// document id from now on with status, without passing it on, and lets
+// every later create of that id through, until Heal: a store that refuses
+// a write once, as Cosmos DB's 503 says it did ("the write was not
+// processed").
+func (p *Proxy) FailFirstCreates(status int) { p.failFirst(status, false) }
+
+// LoseFirstCreates passes the first create of each document id from now on
+// to the store, then answers it with status instead of the store's answer,
+// until Heal: a write that was done but whose answer was lost (a 408 says
+// the request may or may not have been processed).
+func (p *Proxy) LoseFirstCreates(status int) { p.failFirst(status, true) }
+
+func (p *Proxy) failFirst(status int, forward bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.first = &firstCreates{status: status, forward: forward, seen: map[string]bool{}}
+}
+
 // Fail answers every request with status until Heal.
 func (p *Proxy) Fail(status int) {
 	p.mu.Lock()
@@ -177,7 +209,7 @@ func (p *Proxy) Heal() {
 		close(p.release)
 		p.release = make(chan struct{})
 	}
-	p.mode, p.throttle = pass, 0
+	p.mode, p.throttle, p.first = pass, 0, nil
 }
 
 // Down stops listening and drops every connection: the store is gone.
@@ -210,18 +242,34 @@ func (p *Proxy) handle(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	create := r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/docs")
 	switch dir, _ := path.Split(r.URL.Path); {
-	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/docs"):
+	case create:
 		p.creates.Add(1)
 	case r.Method == http.MethodGet && strings.HasSuffix(dir, "/docs/"):
 		p.reads.Add(1)
 	}
+	var id string
+	if create && p.failingFirst() {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var doc struct {
+			ID string `json:"id"`
+		}
+		_ = json.Unmarshal(body, &doc)
+		id = doc.ID
+	}
 	p.mu.Lock()
 	m, status, release := p.mode, p.status, p.release
 	throttled := false
-	if m == pass && p.throttle > 0 && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/docs") {
+	if m == pass && p.throttle > 0 && create {
 		p.throttle--
 		throttled = true
+	}
+	var first *firstCreates
+	if m == pass && !throttled && create && p.first != nil && !p.first.seen[id] {
+		p.first.seen[id] = true
+		first = p.first
 	}
 	retryMs := p.retryMs
 	p.mu.Unlock()
@@ -232,6 +280,15 @@ func (p *Proxy) handle(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusTooManyRequests)
 		_, _ = io.WriteString(w, `{"code":"TooManyRequests","message":"Request rate is large (fault injected)"}`)
+	case first != nil:
+		p.faults.Add(1)
+		if first.forward {
+			// The store does the write; its answer is dropped.
+			p.rp.ServeHTTP(discard{header: http.Header{}}, r)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(first.status)
+		_, _ = io.WriteString(w, `{"code":"`+strings.ReplaceAll(http.StatusText(first.status), " ", "")+`","message":"first write of this id failed (fault injected)"}`)
 	case m == failing:
 		p.faults.Add(1)
 		w.Header().Set("Content-Type", "application/json")
@@ -252,6 +309,19 @@ func (p *Proxy) handle(w http.ResponseWriter, r *http.Request) {
 	default:
 		p.rp.ServeHTTP(w, r)
 	}
+}
+
+// discard is a response nobody reads.
+type discard struct{ header http.Header }
+
+func (d discard) Header() http.Header       { return d.header }
+func (discard) Write(b []byte) (int, error) { return len(b), nil }
+func (discard) WriteHeader(int)             {}
+
+func (p *Proxy) failingFirst() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.first != nil
 }
 
 // rewriteAccount points the account document's endpoints at the proxy.

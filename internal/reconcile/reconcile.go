@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/acrsink/acrsink/internal/acr"
 	"github.com/acrsink/acrsink/internal/arm"
 	"github.com/acrsink/acrsink/internal/document"
 	"github.com/acrsink/acrsink/internal/history"
@@ -53,15 +54,21 @@ type Report struct {
 	// Ignored: pings; Invalid: entries no run can store (a payload that is
 	// not an event, which acrsink answered 400, or an entry with no
 	// request); Unfinished: deliveries the budget left for the next run.
-	Read       int      `json:"read"`
-	Delivered  int      `json:"delivered"`
-	Recovered  int      `json:"recovered"`
-	Present    int      `json:"alreadyPresent"`
-	Ignored    int      `json:"ignored"`
-	Invalid    int      `json:"invalid"`
-	Unfinished int      `json:"unfinished,omitempty"`
-	Failed     int      `json:"failed"`
-	Errors     []string `json:"errors,omitempty"`
+	Read       int `json:"read"`
+	Delivered  int `json:"delivered"`
+	Recovered  int `json:"recovered"`
+	Present    int `json:"alreadyPresent"`
+	Ignored    int `json:"ignored"`
+	Invalid    int `json:"invalid"`
+	Unfinished int `json:"unfinished,omitempty"`
+	Failed     int `json:"failed"`
+	// More says the history had more pages than a run reads
+	// (arm.MaxPages): what was read was reconciled, and the deliveries
+	// on the pages after were not read. It is no failure where the
+	// history lists the newest deliveries first (see cutOffNewest): the
+	// ones left are older than every one read, and earlier runs read them.
+	More   bool     `json:"more,omitempty"`
+	Errors []string `json:"errors,omitempty"`
 }
 
 // OK reports whether everything that needed storing was stored.
@@ -100,11 +107,21 @@ func (rc *Reconciler) Run(ctx context.Context) ([]Report, error) {
 			slog.Int("recovered", r.Recovered), slog.Int("alreadyPresent", r.Present), slog.Int("ignored", r.Ignored),
 			slog.Int("invalid", r.Invalid), slog.Int("unfinished", r.Unfinished), slog.Int("failed", r.Failed),
 		}
-		if r.OK() {
+		if r.More {
+			attrs = append(attrs, slog.Bool("more", true), slog.String("left", fmt.Sprintf("the pages after the first %d, not read", arm.MaxPages)))
+		}
+		switch {
+		case r.OK() && r.More:
+			// Worth a look, not an alert.
+			log.LogAttrs(ctx, slog.LevelWarn, "reconciled", attrs...)
+			continue
+		case r.OK():
 			log.LogAttrs(ctx, slog.LevelInfo, "reconciled", attrs...)
 			continue
 		}
 		failed = true
+		// Each error is clipped where one() makes it: a store's or
+		// Resource Manager's error, or a value from a delivery, may be long.
 		attrs = append(attrs, slog.Any("errors", r.Errors))
 		log.LogAttrs(ctx, slog.LevelError, LogFailed, attrs...)
 	}
@@ -119,9 +136,16 @@ func (rc *Reconciler) one(ctx context.Context, w arm.Webhook) Report {
 	defer cancel()
 	r := Report{Webhook: w.ID}
 	ds, err := rc.Lister.History(ctx, w)
-	if err != nil {
+	switch {
+	case errors.Is(err, arm.ErrMore):
+		// A long history: what was read is reconciled below.
+		r.More = true
+		if cutOffNewest(ds) {
+			r.Errors = append(r.Errors, fmt.Sprintf("the history is longer than %d pages and lists the oldest deliveries first, so its newest were not read, and no run will read them: replay the whole history (az acr webhook list-events -r %s -n %s -o json | acrsink replay)", arm.MaxPages, w.Registry, w.Name))
+		}
+	case err != nil:
 		// What was read before a later page failed is still worth storing.
-		r.Errors = append(r.Errors, err.Error())
+		r.Errors = append(r.Errors, acr.Clip(err.Error()))
 	}
 	s := replay.Run(ctx, rc.Store, ds, replay.Options{Source: document.SourceReconcile})
 	r.Read, r.Delivered, r.Recovered, r.Present, r.Ignored = s.Read, s.Skipped, s.Stored, s.Duplicates, s.Ignored
@@ -136,8 +160,37 @@ func (rc *Reconciler) one(ctx context.Context, w arm.Webhook) Report {
 		}
 		r.Failed++
 		if len(r.Errors) < 5 {
-			r.Errors = append(r.Errors, fmt.Sprintf("event %s (delivery %s): %v", f.Delivery.Event.ID, f.Delivery.ID, f.Err))
+			r.Errors = append(r.Errors, fmt.Sprintf("event %s (delivery %s): %s", acr.Clip(f.Delivery.Event.ID), acr.Clip(f.Delivery.ID), acr.Clip(f.Err.Error())))
 		}
 	}
 	return r
+}
+
+// cutOffNewest reports whether a history cut at the page cap lost its
+// newest deliveries: whether the deliveries read, by their events'
+// timestamps, run from oldest to newest. The order of listEvents is not
+// documented (learn.microsoft.com/rest/api/containerregistry/webhooks/
+// list-events says "recent events" and nothing more; an example in the Az
+// PowerShell reference, Get-AzContainerRegistryWebhookEvent, shows the
+// newest first). Newest first, the deliveries left are older than every
+// one read, and the runs before read them while they were newer (unless
+// more than a run reads arrived between two runs); oldest first, every run
+// would miss each new delivery, which needs a human.
+// Entries without a readable timestamp say nothing either way.
+func cutOffNewest(ds []history.Delivery) bool {
+	var first, last time.Time
+	for _, d := range ds {
+		if d.Err != nil {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339Nano, d.Event.Timestamp)
+		if err != nil {
+			continue
+		}
+		if first.IsZero() {
+			first = t
+		}
+		last = t
+	}
+	return last.After(first)
 }

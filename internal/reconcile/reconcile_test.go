@@ -128,3 +128,90 @@ func TestNoWebhooksIsSaidOnceAndIsNoFailure(t *testing.T) {
 		t.Errorf("said %d times, want once", n)
 	}
 }
+
+func deliveryAt(id string, status int, at string) history.Delivery {
+	raw := []byte(fmt.Sprintf(`{"id":%q,"timestamp":%q,"action":"push","target":{"repository":"r","tag":"t"}}`, id, at))
+	ev, err := acr.Parse(raw)
+	if err != nil {
+		panic(err)
+	}
+	return history.Delivery{ID: "d-" + id, Event: ev, StatusCode: status}
+}
+
+func TestAHistoryLongerThanARunReadsFailsTheRunOnlyWhereItsNewestWereLeft(t *testing.T) {
+	more := fmt.Errorf("r/a: %w: read its first %d pages", arm.ErrMore, arm.MaxPages)
+	tests := []struct {
+		name    string
+		ds      []history.Delivery
+		wantErr bool
+	}{
+		{"newest first: what is left is older than what was read", []history.Delivery{
+			deliveryAt("3", 503, "2026-11-23T10:02:00Z"), deliveryAt("2", 201, "2026-11-23T10:01:00Z"), deliveryAt("1", 201, "2026-11-23T10:00:00Z"),
+		}, false},
+		{"no timestamps: nothing says the newest were left", []history.Delivery{delivery("1", 503), delivery("2", 201)}, false},
+		{"oldest first: every run would miss the newest", []history.Delivery{
+			deliveryAt("1", 201, "2026-11-23T10:00:00Z"), deliveryAt("2", 201, "2026-11-23T10:01:00Z"), deliveryAt("3", 503, "2026-11-23T10:02:00Z"),
+		}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := &memStore{docs: map[string]document.Document{}}
+			var logs bytes.Buffer
+			rc := &reconcile.Reconciler{
+				Webhooks: []arm.Webhook{hook(t, "a")},
+				Lister:   lister{"a": {ds: tt.ds, err: more}},
+				Store:    st,
+				Logger:   slog.New(slog.NewJSONHandler(&logs, nil)),
+			}
+			reports, err := rc.Run(context.Background())
+			if len(reports) != 1 || !reports[0].More || reports[0].Recovered != 1 {
+				t.Fatalf("reports %+v: want more, and the undelivered event read recovered", reports)
+			}
+			if tt.wantErr {
+				if !errors.Is(err, reconcile.ErrFailed) || !strings.Contains(logs.String(), `"msg":"reconcile failed"`) || !strings.Contains(logs.String(), "oldest deliveries first") {
+					t.Errorf("err %v, want the alert with why:\n%s", err, logs.String())
+				}
+				return
+			}
+			if err != nil || !reports[0].OK() || strings.Contains(logs.String(), reconcile.LogFailed) {
+				t.Errorf("err %v, report %+v: want a run that succeeds\n%s", err, reports[0], logs.String())
+			}
+			if !strings.Contains(logs.String(), `"level":"WARN","msg":"reconciled","webhook":"r/a"`) || !strings.Contains(logs.String(), `"more":true`) {
+				t.Errorf("want a warning that says more was left:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+// failingStore fails every create with err.
+type failingStore struct {
+	memStore
+	err error
+}
+
+func (f *failingStore) Create(context.Context, document.Document) (bool, error) { return false, f.err }
+
+func TestEveryValueALogLineEchoesIsClipped(t *testing.T) {
+	huge := strings.Repeat("x", 1<<20)
+	d := delivery(strings.Repeat("e", 255), 503) // the longest id an event may have
+	d.ID = huge                                  // the history's, unchecked
+	var logs bytes.Buffer
+	rc := &reconcile.Reconciler{
+		Webhooks: []arm.Webhook{hook(t, "a")},
+		Lister:   lister{"a": {ds: []history.Delivery{d}, err: errors.New("r/a: " + huge)}},
+		Store:    &failingStore{memStore: memStore{docs: map[string]document.Document{}}, err: errors.New("cosmos: " + huge)},
+		Logger:   slog.New(slog.NewJSONHandler(&logs, nil)),
+	}
+	reports, err := rc.Run(context.Background())
+	if !errors.Is(err, reconcile.ErrFailed) || len(reports) != 1 || reports[0].Failed != 1 || len(reports[0].Errors) != 2 {
+		t.Fatalf("reports %+v, %v: want the read error and the failed event reported", reports, err)
+	}
+	if n := logs.Len(); n > 4096 || !strings.Contains(logs.String(), `"msg":"reconcile failed"`) || !strings.Contains(logs.String(), "xxx…") {
+		t.Errorf("log line of %d bytes, want a clipped one under 4 KiB:\n%.2000s", n, logs.String())
+	}
+	for _, e := range reports[0].Errors {
+		if len(e) > 1024 {
+			t.Errorf("report error of %d bytes, want it clipped", len(e))
+		}
+	}
+}

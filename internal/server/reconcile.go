@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/acrsink/acrsink/internal/reconcile"
 )
 
@@ -45,7 +47,17 @@ type reconcileBody struct {
 // invocation (its failure count and alerts see it). The host sends no
 // function key for a non-HTTP trigger, and the handler listens on
 // 127.0.0.1 under the host, which routes no outside request here.
+//
+// One run at a time. The host fires a timer function on one instance at a
+// time and not while an invocation is still running (learn.microsoft.com,
+// functions-bindings-timer, "Scale-out"); an invocation that reaches the
+// handler while a run is in progress anyway (one started by hand) joins it
+// and gets its report, rather than reading every history and writing every
+// event a second time. The run belongs to no caller: it is bounded by
+// reconcile.RunBudget and stopped by Options.Shutdown, and a caller that
+// gives up stops neither it nor another caller's wait for it.
 func handleReconcile(o Options) http.Handler {
+	var runs singleflight.Group
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, ok := readBody(w, r)
 		if !ok {
@@ -67,22 +79,44 @@ func handleReconcile(o Options) http.Handler {
 		// run still stores what it can, and the log says why its answer was
 		// lost.
 		extendWriteDeadline(o.Logger, w, r, reconcile.RunBudget+time.Minute)
-		ctx, cancel := context.WithCancel(r.Context())
-		defer cancel()
-		if o.Shutdown != nil {
-			// On shutdown a run stops where it is; the next one resumes.
-			defer context.AfterFunc(o.Shutdown, cancel)()
+		// Do, not DoChan: a panic in the run reaches every caller's
+		// recoverPanics, where DoChan would end the process.
+		v, _, shared := runs.Do("run", func() (any, error) { return runReconcile(o), nil })
+		res := v.(reconcileResult)
+		outcome := "reconciled"
+		if res.err != nil {
+			outcome = "failed"
 		}
-		reports, err := o.Reconciler.Run(ctx)
-		if reports == nil {
-			reports = []reconcile.Report{}
+		if shared {
+			outcome += ", one run for concurrent invocations"
 		}
-		if err != nil {
-			info(r).Outcome = "failed"
-			encode(w, http.StatusInternalServerError, reconcileBody{Error: err.Error(), Webhooks: reports})
+		info(r).Outcome = outcome
+		if res.err != nil {
+			encode(w, http.StatusInternalServerError, reconcileBody{Error: res.err.Error(), Webhooks: res.reports})
 			return
 		}
-		info(r).Outcome = "reconciled"
-		encode(w, http.StatusOK, invocationResult{Outputs: map[string]any{}, Logs: []string{}, ReturnValue: reconcileBody{Webhooks: reports}})
+		encode(w, http.StatusOK, invocationResult{Outputs: map[string]any{}, Logs: []string{}, ReturnValue: reconcileBody{Webhooks: res.reports}})
 	})
+}
+
+// reconcileResult is one run's outcome, for every caller that waited on it.
+type reconcileResult struct {
+	reports []reconcile.Report
+	err     error
+}
+
+// runReconcile runs the reconciler with a context of its own, which only
+// the shutdown ends (on shutdown a run stops where it is; the next one
+// resumes).
+func runReconcile(o Options) reconcileResult {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if o.Shutdown != nil {
+		defer context.AfterFunc(o.Shutdown, cancel)()
+	}
+	reports, err := o.Reconciler.Run(ctx)
+	if reports == nil {
+		reports = []reconcile.Report{}
+	}
+	return reconcileResult{reports: reports, err: err}
 }

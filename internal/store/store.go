@@ -10,7 +10,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +23,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/azcosmos"
 
+	"github.com/acrsink/acrsink/internal/acr"
 	"github.com/acrsink/acrsink/internal/config"
 	"github.com/acrsink/acrsink/internal/document"
 	"github.com/acrsink/acrsink/internal/identity"
@@ -57,8 +60,12 @@ type Options struct {
 func Open(cfg config.Config, opts Options) (*Cosmos, error) {
 	co := &azcosmos.ClientOptions{}
 	co.Retry = policy.RetryOptions{
-		// Throttling and transient errors are retried inside the request's
-		// budget; the context deadline bounds the whole.
+		// azcore retries throttling (429, honouring x-ms-retry-after-ms)
+		// and, for reads, what azcosmos lets it. It does not retry a write
+		// answered 408 or 503 (or 500, 502, 504): azcosmos marks those
+		// non-retriable in an account with one write region. Create
+		// retries the ones Cosmos DB documents as transient itself
+		// (retriableWrite). The context deadline bounds the whole.
 		MaxRetries:    3,
 		RetryDelay:    100 * time.Millisecond,
 		MaxRetryDelay: time.Second,
@@ -234,27 +241,130 @@ func (c *Cosmos) waitWarm(ctx context.Context) error {
 }
 
 // Create stores doc unless a document with its id exists. created is false
-// when it existed: the first document is left as it was.
+// when it existed: the first document is left as it was. A write the store
+// answers with a transient status (retriableWrite) is tried again, with a
+// short backoff, while ctx leaves time for it.
 func (c *Cosmos) Create(ctx context.Context, doc document.Document) (created bool, err error) {
 	if err := c.waitWarm(ctx); err != nil {
 		return false, err
 	}
 	body, err := doc.Marshal()
 	if err != nil {
-		return false, fmt.Errorf("cosmos: encode document %s: %w", doc.ID, err)
+		return false, fmt.Errorf("cosmos: encode document %s: %w", acr.Clip(doc.ID), err)
 	}
-	err = c.do(func(ctr *azcosmos.ContainerClient) error {
-		_, err := ctr.CreateItem(ctx, azcosmos.NewPartitionKeyString(doc.ID), body, nil)
-		return err
-	})
-	switch {
-	case err == nil:
-		return true, nil
-	case StatusCode(err) == http.StatusConflict:
-		return false, nil
-	default:
-		return false, fmt.Errorf("cosmos: create %s: %w", doc.ID, err)
+	attempts := 0
+	for {
+		attempts++
+		err = c.do(func(ctr *azcosmos.ContainerClient) error {
+			_, err := ctr.CreateItem(ctx, azcosmos.NewPartitionKeyString(doc.ID), body, nil)
+			return err
+		})
+		switch {
+		case err == nil:
+			return true, nil
+		case StatusCode(err) == http.StatusConflict:
+			// After a retry too: the attempt whose answer was lost, or
+			// another delivery of the event, stored it.
+			return false, nil
+		}
+		if !retriableWrite(StatusCode(err)) || attempts == maxWriteAttempts || !pause(ctx, writeBackoff(attempts, err)) {
+			return false, &opError{op: "create", id: doc.ID, attempts: attempts, err: err}
+		}
 	}
+}
+
+// retriableWrite reports whether a create answered status may be tried
+// again. Cosmos DB documents 408, 410, 429, 449 and 503 as errors to retry
+// ("Should add retry: Yes", Design resilient applications with Azure Cosmos
+// DB SDKs, learn.microsoft.com/azure/cosmos-db/nosql/
+// conceptual-resilient-sdk-applications), and says that the SDKs do not
+// retry a write that timed out or found the service unavailable, since a
+// write is not idempotent. Of these, azcosmos v1.5.0 marks a write's 408
+// and 503 non-retriable in an account with one write region
+// (clientRetryPolicy: attemptRetryOnRequestTimeout,
+// attemptRetryOnServiceUnavailable), so azcore's retry policy stops there;
+// 410 and 449 are in neither's list. 429 azcore retries itself. A create
+// keyed on the event id is safe to repeat: once the event is stored, a
+// create answers 409, which Create reads as stored. 500 stays an error:
+// the page says not to retry it.
+func retriableWrite(status int) bool {
+	switch status {
+	case http.StatusRequestTimeout, http.StatusGone, statusRetryWith, http.StatusServiceUnavailable:
+		return true
+	}
+	return false
+}
+
+// statusRetryWith is Cosmos DB's 449: a write that met a concurrent one.
+const statusRetryWith = 449
+
+// maxWriteAttempts bounds the attempts of one create where its context has
+// no deadline (acrsink replay); a request's deadline usually ends them
+// first.
+const maxWriteAttempts = 5
+
+// writeBackoff is the wait before attempt+1: 50 ms doubled each time up to
+// 800 ms, at random in its upper half so that writes that failed together
+// do not come back together (the page advises a random backoff for 449),
+// or what the store asked for in x-ms-retry-after-ms, up to a second.
+func writeBackoff(attempt int, err error) time.Duration {
+	var re *azcore.ResponseError
+	if errors.As(err, &re) && re.RawResponse != nil {
+		if ms, perr := strconv.Atoi(re.RawResponse.Header.Get("x-ms-retry-after-ms")); perr == nil && ms > 0 {
+			return min(time.Duration(ms)*time.Millisecond, time.Second)
+		}
+	}
+	d := min(50*time.Millisecond<<(attempt-1), 800*time.Millisecond)
+	return d/2 + rand.N(d/2)
+}
+
+// pause waits d unless ctx ends first or would end before d is over,
+// which leaves no time for another attempt; it reports whether it waited.
+func pause(ctx context.Context, d time.Duration) bool {
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= d {
+		return false
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// opError is a store call that failed, said in one line. azcore's own
+// message is the whole answer over several lines, its body included, and
+// the id may be as long as a delivery made it: neither belongs in a log
+// line or a run's report. The status and Cosmos DB's error code are what
+// an operator acts on. It wraps the SDK's error, for StatusCode and for
+// errors.Is with a context's error.
+type opError struct {
+	op, id   string
+	attempts int
+	err      error
+}
+
+func (e *opError) Error() string {
+	msg := "cosmos: " + e.op + " " + acr.Clip(e.id) + ": " + describe(e.err)
+	if e.attempts > 1 {
+		msg += " (after " + strconv.Itoa(e.attempts) + " attempts)"
+	}
+	return msg
+}
+
+func (e *opError) Unwrap() error { return e.err }
+
+// describe is the status and error code of an answer, or the first line
+// of any other error, clipped.
+func describe(err error) string {
+	var re *azcore.ResponseError
+	if errors.As(err, &re) {
+		return acr.Clip(strings.TrimSpace(fmt.Sprintf("%d %s %s", re.StatusCode, http.StatusText(re.StatusCode), re.ErrorCode)))
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(err.Error()), "\n")
+	return acr.Clip(line)
 }
 
 // Get reads one document by id; found is false when there is none.
@@ -277,7 +387,7 @@ func (c *Cosmos) get(ctx context.Context, id string) (doc json.RawMessage, found
 	case StatusCode(err) == http.StatusNotFound:
 		return nil, false, nil
 	default:
-		return nil, false, fmt.Errorf("cosmos: read %s: %w", id, err)
+		return nil, false, &opError{op: "read", id: id, attempts: 1, err: err}
 	}
 }
 

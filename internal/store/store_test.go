@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -136,5 +137,94 @@ func TestAStoreUnreachableOnTheFirstCallIsTriedAgainOnTheNext(t *testing.T) {
 	}
 	if created, err := s.Create(ctx, doc("after", "hello")); err != nil || !created {
 		t.Fatalf("Create once the store is back = %v, %v; want created at once", created, err)
+	}
+}
+
+// behindProxy is a store whose every request goes through a fault proxy.
+func behindProxy(t *testing.T) (*store.Cosmos, *faultproxy.Proxy) {
+	t.Helper()
+	_, cfg := emulatortest.Container(t)
+	p, err := faultproxy.Start(emulatortest.Server().Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	cfg.CosmosConnection = "AccountEndpoint=" + p.Endpoint() + ";AccountKey=" + emulator.Key + ";"
+	s, err := store.Open(cfg, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, p
+}
+
+func TestACreateAnsweredWithATransientStatusIsTriedAgain(t *testing.T) {
+	tests := []struct {
+		name        string
+		fault       func(p *faultproxy.Proxy)
+		wantCreated bool
+		wantCreates int64
+		wantErr     bool
+	}{
+		// The statuses Cosmos DB documents as worth a retry that azcosmos
+		// does not retry on a write.
+		{"503, not processed", func(p *faultproxy.Proxy) { p.FailFirstCreates(503) }, true, 2, false},
+		{"410", func(p *faultproxy.Proxy) { p.FailFirstCreates(410) }, true, 2, false},
+		{"449, a concurrent write", func(p *faultproxy.Proxy) { p.FailFirstCreates(449) }, true, 2, false},
+		{"408, not processed", func(p *faultproxy.Proxy) { p.FailFirstCreates(408) }, true, 2, false},
+		// Processed, its answer lost: the retry's 409 is the event stored.
+		{"408, processed", func(p *faultproxy.Proxy) { p.LoseFirstCreates(408) }, false, 2, false},
+		{"503, processed all the same", func(p *faultproxy.Proxy) { p.LoseFirstCreates(503) }, false, 2, false},
+		// Documented as not worth a retry.
+		{"500", func(p *faultproxy.Proxy) { p.FailFirstCreates(500) }, false, 1, true},
+		{"400", func(p *faultproxy.Proxy) { p.FailFirstCreates(400) }, false, 1, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, p := behindProxy(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+			defer cancel()
+			if _, err := s.Create(ctx, doc("warm", "r")); err != nil {
+				t.Fatal(err)
+			}
+			tt.fault(p)
+			before := p.Creates()
+			created, err := s.Create(ctx, doc("e", "r"))
+			if created != tt.wantCreated || (err != nil) != tt.wantErr {
+				t.Fatalf("Create = %v, %v; want created %v, error %v", created, err, tt.wantCreated, tt.wantErr)
+			}
+			if n := p.Creates() - before; n != tt.wantCreates {
+				t.Errorf("%d creates reached the store, want %d", n, tt.wantCreates)
+			}
+			_, found, gerr := s.Get(ctx, "e")
+			if gerr != nil || found == tt.wantErr {
+				t.Errorf("Get = found %v, %v; want found %v", found, gerr, !tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestAStoreThatKeepsRefusingFailsWithinTheDeadlineInOneLine(t *testing.T) {
+	s, p := behindProxy(t)
+	if _, err := s.Create(context.Background(), doc("warm", "r")); err != nil {
+		t.Fatal(err)
+	}
+	p.Fail(503)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	id := strings.Repeat("x", 10_000)
+	_, err := s.Create(ctx, doc(id, "r"))
+	if err == nil {
+		t.Fatal("Create succeeded against a store that refuses everything")
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("gave up after %v, past the deadline", d)
+	}
+	if store.StatusCode(err) != 503 || p.Creates() < 3 {
+		t.Errorf("status %d after %d creates, want 503 after retries", store.StatusCode(err), p.Creates())
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "\n") || len(msg) > 400 || !strings.Contains(msg, "503 Service Unavailable") || !strings.Contains(msg, "attempts") {
+		t.Errorf("error %q: want one short line with the status and the attempts", msg)
 	}
 }

@@ -104,12 +104,17 @@ type Fault struct {
 
 // Hook is one webhook's history and behaviour.
 type Hook struct {
-	// Entries are the history's entries, newest first, as Resource Manager
-	// returns them (see Entry).
+	// Entries are the history's entries in the order Resource Manager
+	// returns them (see Entry): that order is not documented, and
+	// Microsoft's examples show the newest first, as Ping adds them here.
 	Entries []json.RawMessage
 	// PageSize is the entries on each page; 0 means all on one.
 	PageSize int
 	Fault    Fault
+	// Delay is how long each request to the webhook waits before it is
+	// answered (Resource Manager's latency; a page takes hundreds of
+	// milliseconds in Azure). A caller that gives up ends the wait.
+	Delay time.Duration
 	// OnPing, when set, makes the delivery of a ping and returns its
 	// history entry; Ping adds it to the history.
 	OnPing func(eventID string) json.RawMessage
@@ -182,6 +187,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		h.faults++
 	}
 	s.mu.Unlock()
+	if ok && h.Delay > 0 {
+		select {
+		case <-time.After(h.Delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	if !ok {
 		armError(w, http.StatusNotFound, "ResourceNotFound", "The Resource 'Microsoft.ContainerRegistry/registries/webhooks' under resource group was not found.")
 		return
