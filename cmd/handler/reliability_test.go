@@ -118,11 +118,14 @@ func TestAWriteWhoseAnswerWasLostIsRetriedAndFoundStored(t *testing.T) {
 func TestAMisbehavingStoreGets503InsideTheBudgetAndTheNextEventIsStoredWhenItRecovers(t *testing.T) {
 	tests := []struct {
 		name        string
-		break_, fix func(p *faultproxy.Proxy)
+		break_ func(p *faultproxy.Proxy)
+		// fix takes the subtest's t: t.Fatal must be called from the
+		// goroutine of the test it fails.
+		fix func(t *testing.T, p *faultproxy.Proxy)
 	}{
-		{"the store answers 503", func(p *faultproxy.Proxy) { p.Fail(http.StatusServiceUnavailable) }, func(p *faultproxy.Proxy) { p.Heal() }},
-		{"the store hangs", func(p *faultproxy.Proxy) { p.Hang() }, func(p *faultproxy.Proxy) { p.Heal() }},
-		{"the store is down", func(p *faultproxy.Proxy) { p.Down() }, func(p *faultproxy.Proxy) {
+		{"the store answers 503", func(p *faultproxy.Proxy) { p.Fail(http.StatusServiceUnavailable) }, func(_ *testing.T, p *faultproxy.Proxy) { p.Heal() }},
+		{"the store hangs", func(p *faultproxy.Proxy) { p.Hang() }, func(_ *testing.T, p *faultproxy.Proxy) { p.Heal() }},
+		{"the store is down", func(p *faultproxy.Proxy) { p.Down() }, func(t *testing.T, p *faultproxy.Proxy) {
 			if err := p.Up(); err != nil {
 				t.Fatal(err)
 			}
@@ -147,7 +150,7 @@ func TestAMisbehavingStoreGets503InsideTheBudgetAndTheNextEventIsStoredWhenItRec
 			if elapsed > 5*time.Second {
 				t.Errorf("503 after %v, past ACR's 5s", elapsed)
 			}
-			tt.fix(p)
+			tt.fix(t, p)
 			status, body2 := post(t, h.URL+"/images/push?code=test-key", event(2))
 			if status != http.StatusCreated {
 				t.Fatalf("after recovery: %d %s, want 201 with no restart", status, body2)
