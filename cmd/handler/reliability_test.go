@@ -117,7 +117,7 @@ func TestAWriteWhoseAnswerWasLostIsRetriedAndFoundStored(t *testing.T) {
 
 func TestAMisbehavingStoreGets503InsideTheBudgetAndTheNextEventIsStoredWhenItRecovers(t *testing.T) {
 	tests := []struct {
-		name        string
+		name   string
 		break_ func(p *faultproxy.Proxy)
 		// fix takes the subtest's t: t.Fatal must be called from the
 		// goroutine of the test it fails.
