@@ -193,7 +193,7 @@ func (f *failingStore) Create(context.Context, document.Document) (bool, error) 
 
 func TestEveryValueALogLineEchoesIsClipped(t *testing.T) {
 	huge := strings.Repeat("x", 1<<20)
-	d := delivery(strings.Repeat("e", 255), 503) // the longest id an event may have
+	d := delivery(strings.Repeat("e", acr.MaxIDBytes), 503) // the longest id an event may have
 	d.ID = huge                                  // the history's, unchecked
 	var logs bytes.Buffer
 	rc := &reconcile.Reconciler{
