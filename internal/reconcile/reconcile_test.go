@@ -194,7 +194,7 @@ func (f *failingStore) Create(context.Context, document.Document) (bool, error) 
 func TestEveryValueALogLineEchoesIsClipped(t *testing.T) {
 	huge := strings.Repeat("x", 1<<20)
 	d := delivery(strings.Repeat("e", acr.MaxIDBytes), 503) // the longest id an event may have
-	d.ID = huge                                  // the history's, unchecked
+	d.ID = huge                                             // the history's, unchecked
 	var logs bytes.Buffer
 	rc := &reconcile.Reconciler{
 		Webhooks: []arm.Webhook{hook(t, "a")},
