@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/acrsink/acrsink/internal/acr"
 	"github.com/acrsink/acrsink/internal/arm"
 	"github.com/acrsink/acrsink/internal/config"
 	"github.com/acrsink/acrsink/internal/history"
@@ -111,7 +112,7 @@ when the ping got its 204.`,
 		}
 		if d, ok := pingDelivery(ds, seen, pingID); ok && (d.StatusCode != 0 || time.Since(pinged) > checkNoAnswer) {
 			status := d.StatusCode
-			fmt.Fprintf(stdout, "%s: %s\n", d.Outcome(), pingAdvice(status))
+			fmt.Fprintf(stdout, "%s: %s\n", d.Answer(), pingAdvice(status))
 			if status != 204 {
 				return errors.New("the webhook is not healthy; see above")
 			}
@@ -139,7 +140,7 @@ func pingDelivery(ds []history.Delivery, seen map[string]bool, pingID string) (h
 		}
 	}
 	for _, d := range ds {
-		if !seen[d.ID] && d.Err == nil && d.Event.Action == "ping" {
+		if !seen[d.ID] && d.Err == nil && d.Event.Action == acr.ActionPing {
 			return d, true
 		}
 	}

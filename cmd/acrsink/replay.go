@@ -11,6 +11,7 @@ import (
 	"github.com/acrsink/acrsink/internal/arm"
 	"github.com/acrsink/acrsink/internal/config"
 	"github.com/acrsink/acrsink/internal/history"
+	"github.com/acrsink/acrsink/internal/ingest"
 	"github.com/acrsink/acrsink/internal/replay"
 	"github.com/acrsink/acrsink/internal/store"
 )
@@ -21,11 +22,24 @@ func init() {
 
 const replayExample = "az acr webhook list-events -r REGISTRY -n WEBHOOK -o json | acrsink replay"
 
-// replayWords are the words replay prints for replay's outcomes: one word
-// per thing, the same in each event's line and in the summary.
-var replayWords = map[string]string{
-	"duplicate":      "already present",
-	"not a delivery": "skipped: not a delivery",
+// replayWords are the words replay prints for an outcome where they are
+// not its String(), in each event's line; the summary counts under the
+// same words. They are documented (docs/operations.md, replay): an event
+// already stored is "already present" (the HTTP API's "duplicate" keeps its
+// name for the clients that read it), and a payload that is no event is
+// one of the failures the run exits non-zero for.
+var replayWords = map[ingest.Outcome]string{
+	ingest.Duplicate:   "already present",
+	ingest.NotDelivery: "skipped: not a delivery",
+	ingest.Invalid:     ingest.Failed.String(),
+}
+
+// replayWord is what replay prints for o.
+func replayWord(o ingest.Outcome) string {
+	if w, ok := replayWords[o]; ok {
+		return w
+	}
+	return o.String()
 }
 
 func runReplay(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -123,26 +137,20 @@ COSMOS_CONTAINER).`,
 		}
 	}
 	s := replay.Run(ctx, st, deliveries, opts)
-	if progress && s.Interrupted > 0 {
+	c := s.Counts
+	if progress && c[ingest.Unfinished] > 0 {
 		fmt.Fprintln(stderr)
 	}
-	badPayloads := 0
 	for _, r := range s.Results {
-		if r.Outcome == "delivered" || r.Outcome == "interrupted" {
+		if r.Outcome == ingest.Delivered || r.Outcome == ingest.Unfinished {
 			continue
-		}
-		if r.Outcome == "failed" && r.Delivery.Err != nil {
-			badPayloads++
 		}
 		if r.Delivery.Warning != "" {
 			fmt.Fprintf(stderr, "warning: delivery %s: %s\n", r.Delivery.ID, r.Delivery.Warning)
 		}
-		word := r.Outcome
-		if w, ok := replayWords[word]; ok {
-			word = w
-		}
-		if r.Delivery.NotDelivery {
-			fmt.Fprintf(stdout, "%s (history entry %s: %s)\n", word, r.Delivery.ID, r.Delivery.Outcome())
+		word := replayWord(r.Outcome)
+		if r.Outcome == ingest.NotDelivery {
+			fmt.Fprintf(stdout, "%s (history entry %s: %s)\n", word, r.Delivery.ID, r.Delivery.Answer())
 			continue
 		}
 		ev := r.Delivery.Event
@@ -150,36 +158,36 @@ COSMOS_CONTAINER).`,
 		if ref := reference(ev.Target.Repository, ev.Target.Tag, ev.Target.Digest); ref != "" {
 			line += " " + ref
 		}
-		line += " (delivery " + r.Delivery.ID + ": " + r.Delivery.Outcome() + ")"
+		line += " (delivery " + r.Delivery.ID + ": " + r.Delivery.Answer() + ")"
 		if r.Err != nil {
 			line += ": " + r.Err.Error()
 		}
 		fmt.Fprintln(stdout, line)
 	}
-	fmt.Fprintf(stdout, "\nread %d, skipped (delivered) %d", s.Read, s.Skipped)
-	if s.NotDeliveries > 0 {
-		fmt.Fprintf(stdout, ", skipped (not a delivery) %d", s.NotDeliveries)
+	fmt.Fprintf(stdout, "\nread %d, skipped (delivered) %d", len(s.Results), c[ingest.Delivered])
+	if n := c[ingest.NotDelivery]; n > 0 {
+		fmt.Fprintf(stdout, ", skipped (not a delivery) %d", n)
 	}
-	fmt.Fprintf(stdout, ", stored %d, already present %d, ignored (ping) %d", s.Stored, s.Duplicates, s.Ignored)
+	fmt.Fprintf(stdout, ", %s %d, %s %d, ignored (ping) %d", replayWord(ingest.Stored), c[ingest.Stored], replayWord(ingest.Duplicate), c[ingest.Duplicate], c[ingest.Ignored])
 	if *dryRun {
-		fmt.Fprintf(stdout, ", would store %d", s.WouldStore)
+		fmt.Fprintf(stdout, ", %s %d", replayWord(ingest.WouldStore), c[ingest.WouldStore])
 	}
-	fmt.Fprintf(stdout, ", failed %d", len(s.Failed))
-	if s.Interrupted > 0 {
-		fmt.Fprintf(stdout, ", not done (interrupted) %d", s.Interrupted)
+	fmt.Fprintf(stdout, ", %s %d", replayWord(ingest.Failed), c[ingest.Failed]+c[ingest.Invalid])
+	if n := c[ingest.Unfinished]; n > 0 {
+		fmt.Fprintf(stdout, ", not done (interrupted) %d", n)
 	}
 	fmt.Fprintln(stdout)
 	if *dryRun {
 		fmt.Fprintf(stdout, "dry run: looked each event up in %s/%s, as a replay does before writing; stored nothing\n", cfg.CosmosDatabase, cfg.CosmosContainer)
 	}
 	switch {
-	case s.Interrupted > 0:
-		fmt.Fprintf(stderr, "interrupted: %d of %d deliveries not done; run the same command again to finish (a replay is safe to repeat)\n", s.Interrupted, s.Read)
+	case c[ingest.Unfinished] > 0:
+		fmt.Fprintf(stderr, "interrupted: %d of %d deliveries not done; run the same command again to finish (a replay is safe to repeat)\n", c[ingest.Unfinished], len(s.Results))
 		return errInterrupted
-	case len(s.Failed) > badPayloads:
+	case c[ingest.Failed] > 0:
 		return errors.New("some events were not stored; see above, then run the replay again")
-	case badPayloads > 0:
-		return fmt.Errorf("%d entries of the history hold no valid ACR event and cannot be replayed; see above", badPayloads)
+	case c[ingest.Invalid] > 0:
+		return fmt.Errorf("%d entries of the history hold no valid ACR event and cannot be replayed; see above", c[ingest.Invalid])
 	}
 	return nil
 }

@@ -397,3 +397,31 @@ func TestOneEventInsteadOfAHistoryIsSaidInOurWords(t *testing.T) {
 		t.Errorf("err %v", err)
 	}
 }
+
+// Each line and the summary use these words; docs/operations.md documents
+// them, and scripts read them.
+func TestReplayPrintsTheDocumentedWordForEachOutcome(t *testing.T) {
+	ops, err := os.ReadFile("../../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		outcome ingest.Outcome
+		want    string
+	}{
+		{ingest.Stored, "stored"},
+		{ingest.Duplicate, "already present"},
+		{ingest.Ignored, "ignored"},
+		{ingest.NotDelivery, "skipped: not a delivery"},
+		{ingest.Invalid, "failed"},
+		{ingest.WouldStore, "would store"},
+		{ingest.Failed, "failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.outcome.String(), func(t *testing.T) {
+			if got := replayWord(tt.outcome); got != tt.want || !strings.Contains(string(ops), tt.want) {
+				t.Errorf("replayWord(%v) = %q, want %q, as docs/operations.md says", tt.outcome, got, tt.want)
+			}
+		})
+	}
+}

@@ -39,8 +39,9 @@ type Delivery struct {
 // Delivered reports whether the endpoint answered 2xx: the event was taken.
 func (d Delivery) Delivered() bool { return d.StatusCode >= 200 && d.StatusCode < 300 }
 
-// Outcome describes how the delivery went, for reports.
-func (d Delivery) Outcome() string {
+// Answer says what the endpoint answered the delivery, for reports (what
+// then became of the delivery is an ingest.Outcome).
+func (d Delivery) Answer() string {
 	if d.NotDelivery {
 		if d.Err == nil {
 			return "not a delivery"

@@ -173,8 +173,8 @@ func TestAnEntryWithNoRequestIsNoDeliveryNotALostOne(t *testing.T) {
 		if ds[i].NotDelivery != want {
 			t.Errorf("entry %s: NotDelivery %v, want %v", ds[i].ID, ds[i].NotDelivery, want)
 		}
-		if want && strings.Contains(ds[i].Outcome(), "no answer") {
-			t.Errorf("entry %s is reported as %q: it was never sent, so it was not unanswered", ds[i].ID, ds[i].Outcome())
+		if want && strings.Contains(ds[i].Answer(), "no answer") {
+			t.Errorf("entry %s is reported as %q: it was never sent, so it was not unanswered", ds[i].ID, ds[i].Answer())
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/acrsink/acrsink/internal/arm"
 	"github.com/acrsink/acrsink/internal/document"
 	"github.com/acrsink/acrsink/internal/history"
+	"github.com/acrsink/acrsink/internal/ingest"
 	"github.com/acrsink/acrsink/internal/replay"
 )
 
@@ -49,8 +50,9 @@ type Reconciler struct {
 // Report is what one run did for one webhook.
 type Report struct {
 	Webhook string `json:"webhook"`
-	// Read: deliveries in the history; Delivered: those that got a 2xx
-	// (no store call); Recovered: stored now; Present: already stored;
+	// Read: deliveries in the history; the others count them by their
+	// ingest.Outcome (see count): Delivered: those that got a 2xx (no
+	// store call); Recovered: stored now; Present: already stored;
 	// Ignored: pings; Invalid: entries no run can store (a payload that is
 	// not an event, which acrsink answered 400, or an entry with no
 	// request); Unfinished: deliveries the budget left for the next run.
@@ -148,22 +150,27 @@ func (rc *Reconciler) one(ctx context.Context, w arm.Webhook) Report {
 		r.Errors = append(r.Errors, acr.Clip(err.Error()))
 	}
 	s := replay.Run(ctx, rc.Store, ds, replay.Options{Source: document.SourceReconcile})
-	r.Read, r.Delivered, r.Recovered, r.Present, r.Ignored = s.Read, s.Skipped, s.Stored, s.Duplicates, s.Ignored
-	r.Invalid, r.Unfinished = s.NotDeliveries, s.Interrupted
-	if s.Interrupted > 0 {
-		r.Errors = append(r.Errors, fmt.Sprintf("%d deliveries left for the next run: the run's time budget ran out", s.Interrupted))
+	r.count(s)
+	if r.Unfinished > 0 {
+		r.Errors = append(r.Errors, fmt.Sprintf("%d deliveries left for the next run: the run's time budget ran out", r.Unfinished))
 	}
-	for _, f := range s.Failed {
-		if f.Delivery.Err != nil {
-			r.Invalid++
-			continue
-		}
-		r.Failed++
-		if len(r.Errors) < 5 {
+	for _, f := range s.Results {
+		if f.Outcome == ingest.Failed && len(r.Errors) < 5 {
 			r.Errors = append(r.Errors, fmt.Sprintf("event %s (delivery %s): %s", acr.Clip(f.Delivery.Event.ID), acr.Clip(f.Delivery.ID), acr.Clip(f.Err.Error())))
 		}
 	}
 	return r
+}
+
+// count sets r's counts from a replay's: the one place a report's fields
+// are named after the outcomes they count. A reconciler never dry-runs,
+// so no delivery is ingest.WouldStore.
+func (r *Report) count(s replay.Summary) {
+	c := s.Counts
+	r.Read = len(s.Results)
+	r.Delivered, r.Recovered, r.Present, r.Ignored = c[ingest.Delivered], c[ingest.Stored], c[ingest.Duplicate], c[ingest.Ignored]
+	r.Invalid = c[ingest.Invalid] + c[ingest.NotDelivery]
+	r.Unfinished, r.Failed = c[ingest.Unfinished], c[ingest.Failed]
 }
 
 // cutOffNewest reports whether a history cut at the page cap lost its

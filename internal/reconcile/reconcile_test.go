@@ -3,6 +3,7 @@ package reconcile_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,7 +15,9 @@ import (
 	"github.com/acrsink/acrsink/internal/arm"
 	"github.com/acrsink/acrsink/internal/document"
 	"github.com/acrsink/acrsink/internal/history"
+	"github.com/acrsink/acrsink/internal/ingest"
 	"github.com/acrsink/acrsink/internal/reconcile"
+	"github.com/acrsink/acrsink/internal/replay"
 )
 
 // memStore counts its calls.
@@ -213,5 +216,77 @@ func TestEveryValueALogLineEchoesIsClipped(t *testing.T) {
 		if len(e) > 1024 {
 			t.Errorf("report error of %d bytes, want it clipped", len(e))
 		}
+	}
+}
+
+// A delivery's outcome is decided once, by replay, and the report counts
+// it under the one field that outcome is published as: acrsink replay and
+// the reconciler cannot tell the same delivery's story two ways.
+func TestEachDeliveryCountsUnderTheReportFieldOfItsReplayOutcome(t *testing.T) {
+	ping, err := acr.Parse([]byte(`{"id":"p","action":"ping"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := func() replay.Store { return &memStore{docs: map[string]document.Document{}} }
+	tests := []struct {
+		name      string
+		delivery  history.Delivery
+		store     func() replay.Store
+		cancelled bool
+		outcome   ingest.Outcome
+		field     string // reconcile.Report's JSON name
+	}{
+		{"a delivery answered 2xx was delivered", delivery("1", 201), fresh, false, ingest.Delivered, "delivered"},
+		{"an undelivered event not in the store is recovered", delivery("1", 503), fresh, false, ingest.Stored, "recovered"},
+		{"an undelivered event in the store is already present", delivery("1", 0), func() replay.Store {
+			return &memStore{docs: map[string]document.Document{"1": {}}}
+		}, false, ingest.Duplicate, "alreadyPresent"},
+		{"an undelivered ping is ignored", history.Delivery{ID: "d-p", Event: ping, StatusCode: 503}, fresh, false, ingest.Ignored, "ignored"},
+		{"a payload that is no event is invalid", history.Delivery{ID: "d-x", Err: errors.New("missing id"), StatusCode: 400}, fresh, false, ingest.Invalid, "invalid"},
+		{"an entry with no request is invalid, never lost", history.Delivery{ID: "d-y", Err: errors.New("no eventRequestMessage"), NotDelivery: true}, fresh, false, ingest.NotDelivery, "invalid"},
+		{"an event the store refuses failed", delivery("1", 503), func() replay.Store {
+			return &failingStore{memStore: memStore{docs: map[string]document.Document{}}, err: errors.New("503")}
+		}, false, ingest.Failed, "failed"},
+		{"an event the budget did not reach is unfinished", delivery("1", 503), fresh, true, ingest.Unfinished, "unfinished"},
+	}
+	fields := []string{"delivered", "recovered", "alreadyPresent", "ignored", "invalid", "unfinished", "failed"}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tt.cancelled {
+				cancel()
+			}
+			s := replay.Run(ctx, tt.store(), []history.Delivery{tt.delivery}, replay.Options{})
+			if got := s.Results[0].Outcome; got != tt.outcome || s.Counts[tt.outcome] != 1 {
+				t.Errorf("replay: outcome %v, counts %v; want %v once", got, s.Counts, tt.outcome)
+			}
+			rc := &reconcile.Reconciler{
+				Webhooks: []arm.Webhook{hook(t, "a")},
+				Lister:   lister{"a": {ds: []history.Delivery{tt.delivery}}},
+				Store:    tt.store(),
+			}
+			reports, _ := rc.Run(ctx)
+			raw, err := json.Marshal(reports[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got map[string]any
+			if err := json.Unmarshal(raw, &got); err != nil {
+				t.Fatal(err)
+			}
+			if got["read"] != 1.0 {
+				t.Errorf("report %s: want read 1", raw)
+			}
+			for _, f := range fields {
+				want := 0.0
+				if f == tt.field {
+					want = 1
+				}
+				if n, _ := got[f].(float64); n != want {
+					t.Errorf("report %s: %s is %v, want %v (replay said %v)", raw, f, n, want, tt.outcome)
+				}
+			}
+		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/acrsink/acrsink/internal/acr"
 	"github.com/acrsink/acrsink/internal/document"
 	"github.com/acrsink/acrsink/internal/history"
 	"github.com/acrsink/acrsink/internal/ingest"
@@ -42,22 +43,18 @@ type Options struct {
 // Result is what happened to one delivery.
 type Result struct {
 	Delivery history.Delivery
-	// Outcome: "delivered" (skipped), "not a delivery" (an entry with no
-	// request to replay, skipped), "stored", "duplicate" (already present),
-	// "ignored" (a ping), "would store" (dry run), "interrupted" (not done:
-	// the context ended first) or "failed".
-	Outcome string
-	Err     error
+	Outcome  ingest.Outcome
+	// Err says why, for Invalid (the delivery's Err) and Failed.
+	Err error
 }
 
-// Summary counts the results.
+// Summary is what a run did.
 type Summary struct {
-	Read, Skipped, Stored, Duplicates, Ignored, WouldStore int
-	// NotDeliveries counts entries with nothing to replay; Interrupted, the
-	// deliveries not done because the context ended (Ctrl-C).
-	NotDeliveries, Interrupted int
-	Failed                     []Result
-	Results                    []Result
+	// Results holds each delivery's result, in the history's order.
+	Results []Result
+	// Counts holds how many results ended each way: the one count that
+	// acrsink replay prints and the reconciler reports.
+	Counts map[ingest.Outcome]int
 }
 
 // Run replays deliveries into st.
@@ -71,52 +68,32 @@ func Run(ctx context.Context, st Store, deliveries []history.Delivery, o Options
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	// Each call writes only its own result; Each's return publishes them.
 	results := make([]Result, len(deliveries))
+	for i, d := range deliveries {
+		results[i] = Result{Delivery: d, Outcome: ingest.Unfinished}
+	}
 	var (
-		wg   sync.WaitGroup
 		mu   sync.Mutex
 		done int
-		sem  = make(chan struct{}, o.Concurrency)
 	)
-	for i, d := range deliveries {
-		if ctx.Err() != nil {
-			results[i] = Result{Delivery: d, Outcome: "interrupted"}
-			continue
-		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			results[i] = one(ctx, st, d, o)
-			if o.Progress != nil {
+	ingest.Each(ctx, len(deliveries), o.Concurrency, func(i int) {
+		if o.Progress != nil {
+			// Deferred, so that a delivery that panics counts as done too.
+			defer func() {
 				mu.Lock()
+				defer mu.Unlock()
 				done++
 				o.Progress(done, len(deliveries))
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	s := Summary{Read: len(deliveries), Results: results}
-	for _, r := range results {
-		switch r.Outcome {
-		case "delivered":
-			s.Skipped++
-		case "stored":
-			s.Stored++
-		case "duplicate":
-			s.Duplicates++
-		case "ignored":
-			s.Ignored++
-		case "would store":
-			s.WouldStore++
-		case "not a delivery":
-			s.NotDeliveries++
-		case "interrupted":
-			s.Interrupted++
-		default:
-			s.Failed = append(s.Failed, r)
+			}()
 		}
+		results[i] = one(ctx, st, deliveries[i], o)
+	}, func(i int, err error) {
+		results[i].Outcome, results[i].Err = ingest.Failed, err
+	})
+	s := Summary{Results: results, Counts: map[ingest.Outcome]int{}}
+	for _, r := range results {
+		s.Counts[r.Outcome]++
 	}
 	return s
 }
@@ -125,36 +102,35 @@ func one(ctx context.Context, st Store, d history.Delivery, o Options) Result {
 	r := Result{Delivery: d}
 	switch {
 	case d.NotDelivery:
-		r.Outcome = "not a delivery"
+		r.Outcome = ingest.NotDelivery
 		return r
 	case d.Delivered() && !o.All:
-		r.Outcome = "delivered"
+		r.Outcome = ingest.Delivered
 		return r
 	case d.Err != nil:
-		r.Outcome, r.Err = "failed", d.Err
+		r.Outcome, r.Err = ingest.Invalid, d.Err
 		return r
-	case d.Event.Action == "ping":
-		r.Outcome = ingest.Ignored.String()
+	case d.Event.Action == acr.ActionPing:
+		r.Outcome = ingest.Ignored
 		return r
 	}
 	exists, err := st.Exists(ctx, d.Event.ID)
 	switch {
 	case err != nil:
-		r.Outcome, r.Err = "failed", err
+		r.Outcome, r.Err = ingest.Failed, err
 	case exists:
-		r.Outcome = ingest.Duplicate.String()
+		r.Outcome = ingest.Duplicate
 	case o.DryRun:
-		r.Outcome = "would store"
+		r.Outcome = ingest.WouldStore
 	default:
-		outcome, err := ingest.Event(ctx, st, d.Event, o.Source, d.Event.Raw, o.Now())
-		r.Outcome, r.Err = outcome.String(), err
-		if err != nil {
-			r.Outcome = "failed"
+		r.Outcome, r.Err = ingest.Event(ctx, st, d.Event, o.Source, d.Event.Raw, o.Now())
+		if r.Err != nil {
+			r.Outcome = ingest.Failed
 		}
 	}
 	if r.Err != nil && ctx.Err() != nil {
 		// Cut short by the caller, not failed: the same run again does it.
-		r.Outcome, r.Err = "interrupted", nil
+		r.Outcome, r.Err = ingest.Unfinished, nil
 	}
 	return r
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/acrsink/acrsink/internal/acr"
 	"github.com/acrsink/acrsink/internal/document"
 	"github.com/acrsink/acrsink/internal/history"
+	"github.com/acrsink/acrsink/internal/ingest"
 	"github.com/acrsink/acrsink/internal/replay"
 )
 
@@ -73,11 +74,11 @@ func TestACancelledReplayCountsWhatItDidAndFailsNothing(t *testing.T) {
 				}
 			}
 			s := replay.Run(ctx, st, undelivered(20), replay.Options{Concurrency: 1})
-			if len(s.Failed) != 0 {
-				t.Errorf("%d failed after Ctrl-C (%v): not done is not failed", len(s.Failed), s.Failed[0].Err)
+			if n := s.Counts[ingest.Failed]; n != 0 {
+				t.Errorf("%d failed after Ctrl-C: not done is not failed", n)
 			}
-			if s.Stored != tt.cancelAt || s.Stored+s.Interrupted != 20 {
-				t.Errorf("stored %d, interrupted %d; want %d stored and the rest of 20 not done", s.Stored, s.Interrupted, tt.cancelAt)
+			if stored, unfinished := s.Counts[ingest.Stored], s.Counts[ingest.Unfinished]; stored != tt.cancelAt || stored+unfinished != 20 {
+				t.Errorf("stored %d, unfinished %d; want %d stored and the rest of 20 not done", stored, unfinished, tt.cancelAt)
 			}
 		})
 	}
@@ -86,7 +87,26 @@ func TestACancelledReplayCountsWhatItDidAndFailsNothing(t *testing.T) {
 func TestAnEntryWithNothingToReplayIsSkippedNotFailed(t *testing.T) {
 	ds := append(undelivered(1), history.Delivery{ID: "h-x", NotDelivery: true, Err: fmt.Errorf("no eventRequestMessage")})
 	s := replay.Run(context.Background(), &memStore{docs: map[string]bool{}}, ds, replay.Options{})
-	if len(s.Failed) != 0 || s.NotDeliveries != 1 || s.Stored != 1 {
-		t.Errorf("failed %d, not deliveries %d, stored %d; want 0, 1, 1", len(s.Failed), s.NotDeliveries, s.Stored)
+	if c := s.Counts; c[ingest.Failed] != 0 || c[ingest.NotDelivery] != 1 || c[ingest.Stored] != 1 {
+		t.Errorf("counts %v; want 1 not a delivery, 1 stored, none failed", c)
+	}
+}
+
+// The reconciler runs a replay inside the handler, on goroutines of its
+// own: a panic there would end the process, and every request in flight.
+func TestAPanicStoringOneDeliveryFailsThatDeliveryOnly(t *testing.T) {
+	st := &memStore{docs: map[string]bool{}}
+	st.onCreate = func(n int) {
+		if n == 4 {
+			panic("bug") // as a bug in a store would, for the fourth event
+		}
+	}
+	var done int
+	s := replay.Run(context.Background(), st, undelivered(6), replay.Options{Concurrency: 1, Progress: func(n, _ int) { done = n }})
+	if c := s.Counts; c[ingest.Stored] != 5 || c[ingest.Failed] != 1 || done != 6 {
+		t.Errorf("counts %v, progress %d of 6; want 5 stored, 1 failed, all 6 done", c, done)
+	}
+	if r := s.Results[3]; r.Outcome != ingest.Failed || r.Err == nil || r.Err.Error() != "panic: bug" {
+		t.Errorf("delivery %s: %v, %v; want failed with the panic", r.Delivery.ID, r.Outcome, r.Err)
 	}
 }

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,8 +9,6 @@ import (
 	"net/http"
 	"sync"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/acrsink/acrsink/internal/acr"
 	"github.com/acrsink/acrsink/internal/document"
@@ -292,36 +289,16 @@ func storeBatch(ctx context.Context, o Options, known *knownStored, items []*bat
 	}
 	rand.Shuffle(len(todo), func(i, j int) { todo[i], todo[j] = todo[j], todo[i] })
 	now := o.Now()
-	var g errgroup.Group
-	g.SetLimit(storeConcurrency)
-	for _, it := range todo {
-		if ctx.Err() != nil {
-			break
+	// Each call writes only its own item; Each's return publishes them.
+	ingest.Each(ctx, len(todo), storeConcurrency, func(i int) {
+		it := todo[i]
+		it.outcome, it.err = ingest.Event(ctx, o.Store, it.ev, document.SourceEventGrid, it.env.Raw, now)
+		if it.err == nil && it.outcome != ingest.Ignored {
+			known.add(it.ev.ID)
 		}
-		// Each goroutine writes only its own item; Wait publishes them.
-		g.Go(func() error {
-			if ctx.Err() != nil {
-				return nil
-			}
-			it.outcome, it.err = storeOne(ctx, o, it.ev, it.env.Raw, now)
-			if it.err == nil && it.outcome != ingest.Ignored {
-				known.add(it.ev.ID)
-			}
-			return nil
-		})
-	}
-	_ = g.Wait()
-}
-
-// storeOne stores one event of a batch; it runs on its own goroutine, out
-// of recoverPanics' reach, so it turns a panic into a failure of that event.
-func storeOne(ctx context.Context, o Options, ev acr.Event, raw json.RawMessage, now time.Time) (outcome ingest.Outcome, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			outcome, err = 0, fmt.Errorf("panic: %v", v)
-		}
-	}()
-	return ingest.Event(ctx, o.Store, ev, document.SourceEventGrid, raw, now)
+	}, func(i int, err error) {
+		todo[i].outcome, todo[i].err = 0, err
+	})
 }
 
 // knownStored remembers the ids of events this instance has seen stored
