@@ -48,7 +48,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	az, err := arm.ParseSettings(cfg.ReconcileWebhooks, cfg.ARMEndpoint)
+	armCfg, err := arm.ParseSettings(cfg.ReconcileWebhooks, cfg.ARMEndpoint)
 	if err != nil {
 		return err
 	}
@@ -71,9 +71,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// store and Resource Manager alike; made only where one of them signs
 	// in, and with no I/O until the first token.
 	var cred azcore.TokenCredential
-	if cfg.CosmosEndpoint != "" || len(az.Webhooks) > 0 {
-		if cred, err = identity.Credential(getenv, cfg.AzureClientID, az.Cloud); err != nil {
-			return fmt.Errorf("credential: %w", err)
+	if cfg.CosmosEndpoint != "" || len(armCfg.Webhooks) > 0 {
+		if cred, err = identity.Credential(getenv, cfg.AzureClientID, armCfg.Cloud); err != nil {
+			return fmt.Errorf("no credential for Azure (COSMOS_ENDPOINT, Resource Manager): %w", err)
 		}
 	}
 	st, err := store.Open(store.Account{
@@ -86,9 +86,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	rec := &reconcile.Reconciler{Webhooks: az.Webhooks, Store: st, Logger: log}
-	if len(az.Webhooks) > 0 {
-		rec.Lister = arm.New(az.Cloud, cred, arm.Options{})
+	rec := &reconcile.Reconciler{Webhooks: armCfg.Webhooks, Store: st, Logger: log}
+	if len(armCfg.Webhooks) > 0 {
+		rec.Lister = arm.New(armCfg.Cloud, cred, arm.Options{})
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(*host, cfg.Port))
 	if err != nil {
