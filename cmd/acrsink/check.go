@@ -9,7 +9,6 @@ import (
 
 	"github.com/acrsink/acrsink/internal/acr"
 	"github.com/acrsink/acrsink/internal/arm"
-	"github.com/acrsink/acrsink/internal/config"
 	"github.com/acrsink/acrsink/internal/history"
 )
 
@@ -76,11 +75,11 @@ when the ping got its 204.`,
 	if err != nil {
 		return fmt.Errorf("--webhook: %w", err)
 	}
-	cfg, err := config.Load(getenv)
+	az, err := loadAzure(getenv)
 	if err != nil {
 		return err
 	}
-	client, err := openARM(cfg)
+	client, err := az.openARM()
 	if err != nil {
 		return err
 	}

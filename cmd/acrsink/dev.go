@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/acrsink/acrsink/internal/config"
 	"github.com/acrsink/acrsink/internal/emulator"
 	"github.com/acrsink/acrsink/internal/server"
 	"github.com/acrsink/acrsink/internal/store"
@@ -84,7 +83,7 @@ text to a terminal and JSON lines (the handler's format in Azure) otherwise.`,
 
 	// The handler's own settings, with the emulator and the key filled in;
 	// COSMOS_DATABASE and COSMOS_CONTAINER are honoured as in Azure.
-	cfg, err := config.Load(func(name string) string {
+	az, err := loadAzure(func(name string) string {
 		switch name {
 		case "COSMOS_CONNECTION_STRING":
 			return cosmium.ConnectionString()
@@ -100,7 +99,8 @@ text to a terminal and JSON lines (the handler's format in Azure) otherwise.`,
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(cfg, store.Options{})
+	cfg := az.cfg
+	st, err := az.openStore(store.Options{})
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/acrsink/acrsink/internal/config"
 	"github.com/acrsink/acrsink/internal/store"
 )
 
@@ -69,10 +68,11 @@ Explorer for those.`,
 		return fmt.Errorf("query not sent: %w", err)
 	}
 
-	cfg, err := config.Load(getenv)
+	az, err := loadAzure(getenv)
 	if err != nil {
 		return err
 	}
+	cfg := az.cfg
 	var opts store.Options
 	var detector *fallbackDetector
 	if localEmulator(cfg) {
@@ -85,7 +85,7 @@ Explorer for those.`,
 		detector = &fallbackDetector{next: &http.Client{}}
 		opts.Transport = detector
 	}
-	st, err := store.Open(cfg, opts)
+	st, err := az.openStore(opts)
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/acrsink/acrsink/internal/arm"
-	"github.com/acrsink/acrsink/internal/config"
 	"github.com/acrsink/acrsink/internal/history"
 	"github.com/acrsink/acrsink/internal/ingest"
 	"github.com/acrsink/acrsink/internal/replay"
@@ -68,16 +67,17 @@ COSMOS_CONTAINER).`,
 	if len(rest) != 0 {
 		return usageError(flags, "takes no arguments (got %q): pipe the history in, or name its file with --file", rest[0])
 	}
-	cfg, err := config.Load(getenv)
+	az, err := loadAzure(getenv)
 	if err != nil {
 		return err
 	}
+	cfg := az.cfg
 	var deliveries []history.Delivery
 	if *webhooks != "" {
 		if *file != "" {
 			return usageError(flags, "--webhook and --file both name a history: give one")
 		}
-		if deliveries, err = webhookHistory(ctx, cfg, *webhooks, stderr); err != nil {
+		if deliveries, err = webhookHistory(ctx, az, *webhooks, stderr); err != nil {
 			return err
 		}
 	} else {
@@ -106,7 +106,7 @@ COSMOS_CONTAINER).`,
 			return err
 		}
 	}
-	st, err := store.Open(cfg, store.Options{})
+	st, err := az.openStore(store.Options{})
 	if err != nil {
 		return err
 	}
@@ -195,12 +195,12 @@ COSMOS_CONTAINER).`,
 // webhookHistory reads the histories of the webhooks named in list from
 // Resource Manager, one after another. A history longer than one read
 // takes (arm.ErrMore) is replayed as far as it was read, and said so.
-func webhookHistory(ctx context.Context, cfg config.Config, list string, stderr io.Writer) ([]history.Delivery, error) {
+func webhookHistory(ctx context.Context, az *azure, list string, stderr io.Writer) ([]history.Delivery, error) {
 	hooks, err := arm.ParseWebhooks(list, "--webhook")
 	if err != nil {
 		return nil, err
 	}
-	client, err := openARM(cfg)
+	client, err := az.openARM()
 	if err != nil {
 		return nil, err
 	}

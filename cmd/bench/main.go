@@ -442,7 +442,7 @@ func benchContainer(ctx context.Context, srv *emulator.Server) (config.Config, e
 	if err != nil {
 		return cfg, err
 	}
-	st, err := store.Open(cfg, store.Options{})
+	st, err := store.Open(store.Account{ConnectionString: cfg.CosmosConnection, Database: cfg.CosmosDatabase, Container: cfg.CosmosContainer}, store.Options{})
 	if err != nil {
 		return cfg, err
 	}

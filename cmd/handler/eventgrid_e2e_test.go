@@ -249,7 +249,7 @@ func TestABigBatchConvergesEvenWhenNoDeliveryCanStoreItAll(t *testing.T) {
 	p := slowStore(t)
 	st, cfg := emulatortest.Container(t)
 	cfg.CosmosConnection = "AccountEndpoint=" + p.Endpoint() + ";AccountKey=" + emulator.Key + ";"
-	viaProxy, err := store.Open(cfg, store.Options{})
+	viaProxy, err := store.Open(emulatortest.Account(cfg), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

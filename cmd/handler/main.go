@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+
 	"github.com/acrsink/acrsink/internal/acr"
 	"github.com/acrsink/acrsink/internal/arm"
 	"github.com/acrsink/acrsink/internal/config"
@@ -46,6 +48,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	armCfg, err := arm.ParseSettings(cfg.ReconcileWebhooks, cfg.ARMEndpoint)
+	if err != nil {
+		return err
+	}
 	if *port != "" && getenv("FUNCTIONS_CUSTOMHANDLER_PORT") == "" && getenv("FUNCTIONS_HTTPWORKER_PORT") == "" {
 		cfg.Port = *port
 	}
@@ -61,19 +67,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.UsesEmulatorDefault() {
 		log.Info("no COSMOS_CONNECTION_STRING or COSMOS_ENDPOINT: using the local emulator at 127.0.0.1:8081")
 	}
-	st, err := store.Open(cfg, store.Options{})
+	// One credential, the app's identity in the configured cloud, for the
+	// store and Resource Manager alike; made only where one of them signs
+	// in, and with no I/O until the first token.
+	var cred azcore.TokenCredential
+	if cfg.CosmosEndpoint != "" || len(armCfg.Webhooks) > 0 {
+		if cred, err = identity.Credential(getenv, cfg.AzureClientID, armCfg.Cloud); err != nil {
+			return fmt.Errorf("no credential for Azure (COSMOS_ENDPOINT, Resource Manager): %w", err)
+		}
+	}
+	st, err := store.Open(store.Account{
+		Endpoint:         cfg.CosmosEndpoint,
+		Credential:       cred,
+		ConnectionString: cfg.CosmosConnection,
+		Database:         cfg.CosmosDatabase,
+		Container:        cfg.CosmosContainer,
+	}, store.Options{})
 	if err != nil {
 		return err
 	}
-	rec := &reconcile.Reconciler{Webhooks: cfg.ReconcileWebhooks, Store: st, Logger: log}
-	if len(cfg.ReconcileWebhooks) > 0 {
-		// Resource Manager with the app's identity, like the store; no I/O
-		// until the first run.
-		cred, err := identity.Credential(cfg.AzureClientID, cfg.ARM)
-		if err != nil {
-			return fmt.Errorf("credential for Resource Manager: %w", err)
-		}
-		rec.Lister = arm.New(cfg.ARM, cred, arm.Options{})
+	rec := &reconcile.Reconciler{Webhooks: armCfg.Webhooks, Store: st, Logger: log}
+	if len(armCfg.Webhooks) > 0 {
+		rec.Lister = arm.New(armCfg.Cloud, cred, arm.Options{})
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(*host, cfg.Port))
 	if err != nil {

@@ -57,8 +57,12 @@ func ParseWebhook(id string) (Webhook, error) {
 // ParseWebhooks reads a comma-separated list of webhook ids; setting names
 // where the list came from, for the error.
 func ParseWebhooks(list, setting string) ([]Webhook, error) {
+	return parseWebhooks(strings.Split(list, ","), setting)
+}
+
+func parseWebhooks(ids []string, setting string) ([]Webhook, error) {
 	var out []Webhook
-	for _, id := range strings.Split(list, ",") {
+	for _, id := range ids {
 		if strings.TrimSpace(id) == "" {
 			continue
 		}
@@ -69,6 +73,36 @@ func ParseWebhooks(list, setting string) ([]Webhook, error) {
 		out = append(out, w)
 	}
 	return out, nil
+}
+
+// Settings is the Resource Manager part of acrsink's configuration, read.
+type Settings struct {
+	// Webhooks are the webhooks the reconciler reads
+	// (ACRSINK_RECONCILE_WEBHOOKS); none turns it off.
+	Webhooks []Webhook
+	// Cloud is ACRSINK_ARM_ENDPOINT's cloud (see Cloud): the Resource
+	// Manager client's, and the one credential's authority.
+	Cloud cloud.Configuration
+}
+
+// ParseSettings reads the values config.Load holds as given:
+// ACRSINK_RECONCILE_WEBHOOKS's ids and ACRSINK_ARM_ENDPOINT. Its error
+// says what is wrong with each, one line apiece naming the setting, as
+// config.Load's does.
+func ParseSettings(webhooks []string, endpoint string) (Settings, error) {
+	var s Settings
+	var errs []error
+	var err error
+	if s.Webhooks, err = parseWebhooks(webhooks, "ACRSINK_RECONCILE_WEBHOOKS"); err != nil {
+		errs = append(errs, err)
+	}
+	if s.Cloud, err = Cloud(endpoint); err != nil {
+		errs = append(errs, fmt.Errorf("ACRSINK_ARM_ENDPOINT: %w", err))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return s, fmt.Errorf("configuration: %w", err)
+	}
+	return s, nil
 }
 
 // Cloud is the cloud configuration for a Resource Manager endpoint: the

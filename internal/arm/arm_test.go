@@ -35,7 +35,7 @@ func client(t *testing.T) (*arm.Client, *armtest.Server, *armtest.Identity) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cred, err := identity.Credential("", c)
+	cred, err := identity.Credential(id.Getenv, "", c)
 	if err != nil {
 		t.Fatal(err)
 	}

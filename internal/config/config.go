@@ -13,10 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
-
-	"github.com/acrsink/acrsink/internal/arm"
 )
 
 // Where a setting is expected to be set.
@@ -58,8 +54,14 @@ var Settings = []Setting{
 	{Name: "ACRSINK_RECONCILE_SCHEDULE", Where: Azure, Default: "0 */10 * * * *", Doc: "When the reconciler runs: an NCRONTAB expression the Functions host reads from reconcile/function.json (%ACRSINK_RECONCILE_SCHEDULE%); it must be set, or the host does not load the function. The default is every 10 minutes. The handler never reads it."},
 	{Name: "GOGC", Where: Local, Doc: "Go's garbage collector target, read by the Go runtime; unset means the handler's own policy, 800 (internal/gcpolicy). Also an app setting in Azure, to override."},
 	{Name: "GOMEMLIMIT", Where: Azure, Doc: "Go's soft memory limit, read by the Go runtime; infra/ sets a quarter of the instance memory (512MiB at the default 2048 MB), the rest being the Functions host's and the platform's. Unset: no limit."},
-	{Name: "ACRSINK_ARM_ENDPOINT", Where: Azure, Default: arm.DefaultEndpoint, Doc: "Azure Resource Manager endpoint for the webhooks' history (its cloud's; infra/ sets environment().resourceManager). The token audience follows it: the cloud's own for Azure public, China and US Government, the endpoint itself otherwise. Must be https."},
+	{Name: "ACRSINK_ARM_ENDPOINT", Where: Azure, Default: DefaultARMEndpoint, Doc: "Azure Resource Manager endpoint for the webhooks' history (its cloud's; infra/ sets environment().resourceManager). The token audience follows it: the cloud's own for Azure public, China and US Government, the endpoint itself otherwise. Its cloud is also that of the one credential the store and Resource Manager share: the Microsoft Entra authority that a service principal or workload identity signs in with (az login keeps its own cloud; a managed identity needs none). Must be https."},
 }
+
+// DefaultARMEndpoint is Resource Manager in Azure's public cloud, the
+// default of ACRSINK_ARM_ENDPOINT. The same value as arm.DefaultEndpoint
+// (a test holds them equal), written here so that config need not import
+// the ARM client.
+const DefaultARMEndpoint = "https://management.azure.com"
 
 // EmulatorConnectionString is the well-known, public key of the Cosmos DB
 // emulator on its default port, used when no Cosmos setting is given.
@@ -77,10 +79,12 @@ type Config struct {
 	CosmosContainer  string
 	AzureClientID    string
 	LogLevel         string
-	// ReconcileWebhooks are the webhooks the reconciler reads.
-	ReconcileWebhooks []arm.Webhook
-	// ARM is the Resource Manager cloud of ACRSINK_ARM_ENDPOINT.
-	ARM cloud.Configuration
+	// ReconcileWebhooks are the resource ids in ACRSINK_RECONCILE_WEBHOOKS,
+	// trimmed, as given: arm.ParseSettings reads them.
+	ReconcileWebhooks []string
+	// ARMEndpoint is ACRSINK_ARM_ENDPOINT as given: arm.ParseSettings reads
+	// its cloud.
+	ARMEndpoint string
 }
 
 // UsesEmulatorDefault reports whether no Cosmos account was configured and
@@ -112,12 +116,10 @@ func Load(getenv func(string) string) (Config, error) {
 		CosmosContainer:  get("COSMOS_CONTAINER"),
 		AzureClientID:    get("AZURE_CLIENT_ID"),
 		LogLevel:         strings.ToLower(get("ACRSINK_LOG_LEVEL")),
+		ARMEndpoint:      get("ACRSINK_ARM_ENDPOINT"),
 	}
-	for _, k := range strings.Split(get("ACRSINK_FUNCTION_KEYS"), ",") {
-		if k = strings.TrimSpace(k); k != "" {
-			c.Keys = append(c.Keys, k)
-		}
-	}
+	c.Keys = list(get("ACRSINK_FUNCTION_KEYS"))
+	c.ReconcileWebhooks = list(get("ACRSINK_RECONCILE_WEBHOOKS"))
 	var err error
 	if c.InsecureNoAuth, err = strconv.ParseBool(get("ACRSINK_INSECURE_NO_AUTH")); err != nil {
 		errs = append(errs, errors.New("ACRSINK_INSECURE_NO_AUTH: want true or false"))
@@ -133,12 +135,6 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, errors.New("set COSMOS_CONNECTION_STRING or COSMOS_ENDPOINT, not both"))
 	case c.CosmosConnection == "" && c.CosmosEndpoint == "":
 		c.CosmosConnection = EmulatorConnectionString
-	}
-	if c.ReconcileWebhooks, err = arm.ParseWebhooks(get("ACRSINK_RECONCILE_WEBHOOKS"), "ACRSINK_RECONCILE_WEBHOOKS"); err != nil {
-		errs = append(errs, err)
-	}
-	if c.ARM, err = arm.Cloud(get("ACRSINK_ARM_ENDPOINT")); err != nil {
-		errs = append(errs, fmt.Errorf("ACRSINK_ARM_ENDPOINT: %w", err))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -158,6 +154,17 @@ func (c Config) CheckAuth() error {
 		return errors.New("no function key: set ACRSINK_FUNCTION_KEYS (or ACRSINK_INSECURE_NO_AUTH=true to run unauthenticated)")
 	}
 	return nil
+}
+
+// list is a comma-separated value's items, trimmed, the empty ones left out.
+func list(v string) []string {
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 func firstNonEmpty(vs ...string) string {

@@ -19,14 +19,11 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/azcosmos"
 
 	"github.com/acrsink/acrsink/internal/acr"
-	"github.com/acrsink/acrsink/internal/config"
 	"github.com/acrsink/acrsink/internal/document"
-	"github.com/acrsink/acrsink/internal/identity"
 )
 
 // PartitionKeyPath is the container's partition key: the event id, so that
@@ -49,15 +46,32 @@ type Cosmos struct {
 	warm chan struct{}
 }
 
+// Account is the container to keep documents in, and how to reach its
+// account: Endpoint with Credential (Microsoft Entra ID), or
+// ConnectionString (the account key). The store builds no credential: the
+// command makes one, for its cloud, and gives the same one to Resource
+// Manager's client. azcosmos asks it for a token with the account's own
+// audience (with no Cloud in its options, azcosmos v1.5.0 NewClient takes
+// the scope from the endpoint).
+type Account struct {
+	Endpoint         string
+	Credential       azcore.TokenCredential
+	ConnectionString string
+	Database         string
+	Container        string
+}
+
 // Options tune the client; the zero value is right for production.
 type Options struct {
 	// Transport replaces the HTTP client (tests put a fault injector here).
 	Transport policy.Transporter
 }
 
-// Open makes a client for the configured account. It does no I/O: the SDK
-// connects on first use, which keeps the handler's cold start short.
-func Open(cfg config.Config, opts Options) (*Cosmos, error) {
+// Open makes a client for the account's container. It does no I/O: the
+// SDK connects on first use, which keeps the handler's cold start short.
+// Errors name the settings the account's fields come from
+// (COSMOS_ENDPOINT, COSMOS_CONNECTION_STRING), never their values.
+func Open(a Account, opts Options) (*Cosmos, error) {
 	co := &azcosmos.ClientOptions{}
 	co.Retry = policy.RetryOptions{
 		// azcore retries throttling (429, honouring x-ms-retry-after-ms)
@@ -76,13 +90,12 @@ func Open(cfg config.Config, opts Options) (*Cosmos, error) {
 	co.PerRetryPolicies = []policy.Policy{endWarmUp{}}
 	var open func() (*azcosmos.Client, error)
 	switch {
-	case cfg.CosmosEndpoint != "":
-		cred, err := identity.Credential(cfg.AzureClientID, cloud.AzurePublic)
-		if err != nil {
-			return nil, fmt.Errorf("cosmos: credential for COSMOS_ENDPOINT: %w", err)
+	case a.Endpoint != "":
+		if a.Credential == nil {
+			return nil, errors.New("cosmos: COSMOS_ENDPOINT needs a credential")
 		}
 		open = func() (*azcosmos.Client, error) {
-			client, err := azcosmos.NewClient(cfg.CosmosEndpoint, cred, co)
+			client, err := azcosmos.NewClient(a.Endpoint, a.Credential, co)
 			if err != nil {
 				return nil, fmt.Errorf("cosmos: COSMOS_ENDPOINT: %w", err)
 			}
@@ -90,7 +103,7 @@ func Open(cfg config.Config, opts Options) (*Cosmos, error) {
 		}
 	default:
 		open = func() (*azcosmos.Client, error) {
-			client, err := azcosmos.NewClientFromConnectionString(cfg.CosmosConnection, co)
+			client, err := azcosmos.NewClientFromConnectionString(a.ConnectionString, co)
 			if err != nil {
 				// The SDK's parse errors can quote the connection string,
 				// key included: say what, not the value.
@@ -99,7 +112,7 @@ func Open(cfg config.Config, opts Options) (*Cosmos, error) {
 			return client, nil
 		}
 	}
-	c := &Cosmos{open: open, database: cfg.CosmosDatabase, name: cfg.CosmosContainer}
+	c := &Cosmos{open: open, database: a.Database, name: a.Container}
 	if err := c.reopen(nil); err != nil {
 		return nil, err
 	}

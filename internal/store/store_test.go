@@ -123,7 +123,7 @@ func TestAStoreUnreachableOnTheFirstCallIsTriedAgainOnTheNext(t *testing.T) {
 	}
 	t.Cleanup(p.Close)
 	cfg.CosmosConnection = "AccountEndpoint=" + p.Endpoint() + ";AccountKey=" + emulator.Key + ";"
-	s, err := store.Open(cfg, store.Options{})
+	s, err := store.Open(emulatortest.Account(cfg), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func behindProxy(t *testing.T) (*store.Cosmos, *faultproxy.Proxy) {
 	}
 	t.Cleanup(p.Close)
 	cfg.CosmosConnection = "AccountEndpoint=" + p.Endpoint() + ";AccountKey=" + emulator.Key + ";"
-	s, err := store.Open(cfg, store.Options{})
+	s, err := store.Open(emulatortest.Account(cfg), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,11 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+
 	"github.com/acrsink/acrsink/internal/arm/armtest"
-	"github.com/acrsink/acrsink/internal/config"
 	"github.com/acrsink/acrsink/internal/emulator"
 	"github.com/acrsink/acrsink/internal/emulator/emulatortest"
 	"github.com/acrsink/acrsink/internal/faultproxy"
+	"github.com/acrsink/acrsink/internal/identity"
 	"github.com/acrsink/acrsink/internal/store"
 )
 
@@ -38,7 +40,7 @@ func entraAccount(t *testing.T) (*store.Cosmos, *faultproxy.Proxy, *armtest.Iden
 	t.Cleanup(func() { _ = srv.Stop() })
 	cfg := emulatortest.Config(t)
 	cfg.CosmosConnection = srv.ConnectionString()
-	keyed, err := store.Open(cfg, store.Options{})
+	keyed, err := store.Open(emulatortest.Account(cfg), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +57,11 @@ func entraAccount(t *testing.T) (*store.Cosmos, *faultproxy.Proxy, *armtest.Iden
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(p.CertPEM())
 	trusting := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
-	s, err := store.Open(config.Config{CosmosEndpoint: p.Endpoint(), CosmosDatabase: cfg.CosmosDatabase, CosmosContainer: cfg.CosmosContainer}, store.Options{Transport: trusting})
+	cred, err := identity.Credential(id.Getenv, "", cloud.AzurePublic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.Open(store.Account{Endpoint: p.Endpoint(), Credential: cred, Database: cfg.CosmosDatabase, Container: cfg.CosmosContainer}, store.Options{Transport: trusting})
 	if err != nil {
 		t.Fatal(err)
 	}

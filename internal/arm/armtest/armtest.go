@@ -77,8 +77,21 @@ func (id *Identity) Env() []string {
 	return []string{"IDENTITY_ENDPOINT=" + id.URL, "IDENTITY_HEADER=" + id.Header}
 }
 
-// Setenv points this process's credentials at it for the test
-// (internal/identity reads the environment itself).
+// Getenv is Env as a command's getenv, for identity.Credential.
+func (id *Identity) Getenv(name string) string {
+	switch name {
+	case "IDENTITY_ENDPOINT":
+		return id.URL
+	case "IDENTITY_HEADER":
+		return id.Header
+	}
+	return ""
+}
+
+// Setenv points this process's credentials at it for the test: the
+// Azure SDK's managed identity credential reads IDENTITY_ENDPOINT and
+// IDENTITY_HEADER from the process itself (MSAL's managedidentity.GetSource),
+// whatever getenv identity.Credential was given.
 func (id *Identity) Setenv(t testing.TB) {
 	t.Setenv("IDENTITY_ENDPOINT", id.URL)
 	t.Setenv("IDENTITY_HEADER", id.Header)

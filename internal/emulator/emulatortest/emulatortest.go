@@ -69,11 +69,16 @@ func Config(t testing.TB) config.Config {
 	return cfg
 }
 
+// Account is cfg's container, reached with its connection string's key.
+func Account(cfg config.Config) store.Account {
+	return store.Account{ConnectionString: cfg.CosmosConnection, Database: cfg.CosmosDatabase, Container: cfg.CosmosContainer}
+}
+
 // Container makes a fresh, empty container and a store on it.
 func Container(t testing.TB) (*store.Cosmos, config.Config) {
 	t.Helper()
 	cfg := Config(t)
-	s, err := store.Open(cfg, store.Options{})
+	s, err := store.Open(Account(cfg), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,63 @@
+package config_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// Dependencies point inward: config is a leaf that every package may
+// import, and the store is handed its credential rather than building one
+// (the command builds one, for its cloud, and gives the same one to
+// Resource Manager's client). go list -deps is the whole import graph,
+// indirect imports included; the standard library is left out of it here.
+func TestDependenciesPointInward(t *testing.T) {
+	t.Parallel()
+	const module = "github.com/acrsink/acrsink/"
+	tests := []struct {
+		name string
+		pkg  string
+		// bad reports why an import from outside the standard library is
+		// not allowed, or "".
+		bad func(dep string) string
+	}{
+		{"config imports nothing of this module and nothing of Azure's SDK", module + "internal/config", func(dep string) string {
+			switch {
+			case dep == module+"internal/config":
+				return ""
+			case strings.HasPrefix(dep, module):
+				return "config is a leaf: it imports no package of this module"
+			}
+			return "config is a leaf: it imports the standard library only (no ARM client, no SDK)"
+		}},
+		{"the store builds no credential and takes no configuration", module + "internal/store", func(dep string) string {
+			switch {
+			case dep == module+"internal/identity" || strings.HasPrefix(dep, "github.com/Azure/azure-sdk-for-go/sdk/azidentity"):
+				return "the store is handed its credential: the command builds the one credential"
+			case dep == module+"internal/config":
+				return "the store takes what it needs (store.Account), not the configuration"
+			}
+			return ""
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", tt.pkg).Output()
+			if err != nil {
+				t.Fatalf("go list -deps %s: %v", tt.pkg, err)
+			}
+			bad := 0
+			for _, dep := range strings.Fields(string(out)) {
+				if why := tt.bad(dep); why != "" {
+					if bad++; bad <= 3 {
+						t.Errorf("%s imports %s: %s", tt.pkg, dep, why)
+					}
+				}
+			}
+			if bad > 3 {
+				t.Errorf("and %d more such imports", bad-3)
+			}
+		})
+	}
+}
