@@ -73,6 +73,7 @@ func TestPackageRefusesAFolderOutsideTheRepositoryThatDoesNotExist(t *testing.T)
 }
 
 func TestPackageSaysWhatItChecked(t *testing.T) {
+	t.Parallel() // a second of go build, sharing nothing
 	out := filepath.Join(t.TempDir(), "acrsink.zip")
 	var stdout bytes.Buffer
 	if err := run(context.Background(), []string{"acrsink", "package", "-o", out}, func(string) string { return "" }, nil, &stdout, &bytes.Buffer{}); err != nil {

@@ -323,6 +323,8 @@ func TestCtrlCStopsAReplayThatWaitsForItsInput(t *testing.T) {
 }
 
 func TestAnUnreachableStoreStopsReplayBeforeTheFirstEventWithOneLine(t *testing.T) {
+	// Seconds of the SDK's retries, sharing nothing.
+	t.Parallel()
 	port := freePort(t) // nothing listens there
 	tests := []struct {
 		name string

@@ -20,7 +20,9 @@ import (
 )
 
 // TestTenThousandEventsAtConcurrency64AreAllStored runs the real program
-// in-process (so that its goroutines can be counted) against cosmium.
+// in-process (so that its goroutines can be counted) against cosmium. It
+// is not parallel: the parallel tests wait, parked, until every serial one
+// has run (testing.T.Parallel), so nothing else changes the count.
 func TestTenThousandEventsAtConcurrency64AreAllStored(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load test")

@@ -15,6 +15,7 @@ import (
 // odd: ACR sends it once. The odd field is left out of the document and said
 // in its anomalies; the payload is the event as sent.
 func TestAnEventWithOddDescriptiveFieldsIsStoredThroughTheHost(t *testing.T) {
+	t.Parallel()
 	h, st := startHost(t)
 	tests := []struct {
 		name, id, fields string
@@ -75,6 +76,7 @@ func TestAnEventWithOddDescriptiveFieldsIsStoredThroughTheHost(t *testing.T) {
 }
 
 func TestADeliveryThatCannotBeStoredIs400StoresNothingAndIsLoggedOnce(t *testing.T) {
+	t.Parallel()
 	h, st := startHost(t)
 	tests := []struct {
 		name, body, errHas string
@@ -110,6 +112,7 @@ func TestADeliveryThatCannotBeStoredIs400StoresNothingAndIsLoggedOnce(t *testing
 // redelivery answered 200 duplicate. Never a 5xx, never a document that
 // cannot be read.
 func TestOddIdsAreRefusedOrStoredAndReadBack(t *testing.T) {
+	t.Parallel()
 	h, st := startHost(t)
 	tests := []struct {
 		name, id string

@@ -86,6 +86,7 @@ func reports(t *testing.T, inv functionshost.Invocation) map[string]reconcile.Re
 }
 
 func TestATimerInvocationRecoversExactlyTheUndeliveredEventsOnce(t *testing.T) {
+	t.Parallel()
 	a := &armtest.Hook{PageSize: 2, Entries: []json.RawMessage{
 		armtest.Entry("a-1", event(101), headers("westeurope"), 201),
 		armtest.Entry("a-2", event(102), headers("westeurope"), 503),
@@ -137,6 +138,10 @@ func TestATimerInvocationRecoversExactlyTheUndeliveredEventsOnce(t *testing.T) {
 			t.Errorf("%s was delivered, yet the reconciler stored it", id)
 		}
 	}
+	// The log comes through a pipe, which may lag the answer.
+	waitForLog(t, h, `"msg":"reconciled","webhook":"myregistry/acrsink"`)
+	waitForLog(t, h, `"msg":"reconciled","webhook":"myregistry/acrsinkeastus"`)
+	waitForLog(t, h, `"msg":"reconcile failed","webhook":"myregistry/acrsinkwestus2"`)
 	logs := h.Logs()
 	for _, want := range []string{`"msg":"reconciled","webhook":"myregistry/acrsink"`, `"msg":"reconciled","webhook":"myregistry/acrsinkeastus"`, `"msg":"reconcile failed","webhook":"myregistry/acrsinkwestus2"`} {
 		if strings.Count(logs, want) != 1 {
@@ -161,6 +166,7 @@ func TestATimerInvocationRecoversExactlyTheUndeliveredEventsOnce(t *testing.T) {
 }
 
 func TestARunWithEveryWebhookReadIsASuccessfulInvocation(t *testing.T) {
+	t.Parallel()
 	a := &armtest.Hook{Entries: []json.RawMessage{
 		armtest.Entry("a-1", event(301), headers("westeurope"), 201),
 		armtest.Entry("a-2", event(302), headers("westeurope"), 0),
@@ -181,6 +187,7 @@ func TestARunWithEveryWebhookReadIsASuccessfulInvocation(t *testing.T) {
 }
 
 func TestAHistoryOfDeliveredEventsCostsNoStoreCall(t *testing.T) {
+	t.Parallel()
 	var entries []json.RawMessage
 	for i := range 5 {
 		entries = append(entries, armtest.Entry(fmt.Sprintf("a-%d", i), event(400+i), headers("westeurope"), 201))
@@ -197,12 +204,14 @@ func TestAHistoryOfDeliveredEventsCostsNoStoreCall(t *testing.T) {
 }
 
 func TestNoWebhooksMeansNothingToDoSaidOnce(t *testing.T) {
+	t.Parallel()
 	h, _ := startHost(t)
 	for range 2 {
 		if inv := h.Invoke(context.Background(), "reconcile"); inv.Err != nil || inv.Status != 200 {
 			t.Fatalf("invocation %d %s: %v", inv.Status, inv.Body, inv.Err)
 		}
 	}
+	waitForLog(t, h, "ACRSINK_RECONCILE_WEBHOOKS is empty") // through a pipe that may lag the answer
 	if n := strings.Count(h.Logs(), "ACRSINK_RECONCILE_WEBHOOKS is empty"); n != 1 {
 		t.Errorf("said %d times that there is nothing to do, want once:\n%s", n, h.Logs())
 	}
@@ -212,6 +221,7 @@ func TestNoWebhooksMeansNothingToDoSaidOnce(t *testing.T) {
 // second, 2 s here) when Resource Manager is slow, as its pages are in
 // Azure: the host must still get its 200 and the report, not EOF.
 func TestARunLongerThanTheWriteTimeoutStillAnswersTheHost(t *testing.T) {
+	t.Parallel()
 	const delay = 2500 * time.Millisecond
 	a := &armtest.Hook{Delay: delay, Entries: []json.RawMessage{
 		armtest.Entry("a-1", event(501), headers("westeurope"), 201),
@@ -245,6 +255,7 @@ func eventAt(n int, t time.Time) []byte {
 // older than what was read: the run stores what it read, says what it left,
 // and succeeds, so the alert does not fire on every run for nothing.
 func TestAHistoryLongerThanARunReadsIsReconciledAsFarAsReadAndIsNoFailure(t *testing.T) {
+	t.Parallel()
 	const pages = arm.MaxPages + 2
 	now := time.Now()
 	var entries []json.RawMessage
@@ -277,6 +288,7 @@ func TestAHistoryLongerThanARunReadsIsReconciledAsFarAsReadAndIsNoFailure(t *tes
 	if n := listEventsCalls(s); n != arm.MaxPages {
 		t.Errorf("%d listEvents calls, want %d", n, arm.MaxPages)
 	}
+	waitForLog(t, h, `"msg":"reconciled","webhook":"myregistry/acrsink"`) // through a pipe that may lag the answer
 	logs := h.Logs()
 	if strings.Contains(logs, reconcile.LogFailed) || !strings.Contains(logs, `"level":"WARN","msg":"reconciled","webhook":"myregistry/acrsink"`) || !strings.Contains(logs, `"more":true`) {
 		t.Errorf("want one warning that says more was left, no alert:\n%s", logs)
@@ -287,6 +299,7 @@ func TestAHistoryLongerThanARunReadsIsReconciledAsFarAsReadAndIsNoFailure(t *tes
 // second instance's host) make one run: the second joins the first, both
 // get its report, and Resource Manager is read once.
 func TestConcurrentInvocationsShareOneRun(t *testing.T) {
+	t.Parallel()
 	a := &armtest.Hook{Delay: time.Second, Entries: []json.RawMessage{
 		armtest.Entry("a-1", event(701), headers("westeurope"), 0),
 		armtest.Entry("a-2", event(702), headers("westeurope"), 201),
@@ -317,6 +330,7 @@ func TestConcurrentInvocationsShareOneRun(t *testing.T) {
 		t.Errorf("%d listEvents calls, want 1: one run", n)
 	}
 	get(t, st, "load-000701")
+	waitForLog(t, h, `"msg":"reconciled","webhook":"myregistry/acrsink"`) // through a pipe that may lag the answer
 	if n := strings.Count(h.Logs(), `"msg":"reconciled","webhook":"myregistry/acrsink"`); n != 1 {
 		t.Errorf("%d runs logged, want 1:\n%s", n, h.Logs())
 	}
@@ -325,6 +339,7 @@ func TestConcurrentInvocationsShareOneRun(t *testing.T) {
 // The host gives up on an invocation (its timeout, a restart) while a
 // second one waits on the same run: the run is not cancelled for it.
 func TestACallerThatGivesUpDoesNotStopTheRunAnotherWaitsOn(t *testing.T) {
+	t.Parallel()
 	a := &armtest.Hook{Delay: time.Second, Entries: []json.RawMessage{
 		armtest.Entry("a-1", event(801), headers("westeurope"), 0),
 	}}

@@ -57,6 +57,7 @@ func assertNoSecrets(t *testing.T, h *functionshost.Host, bodies ...string) {
 }
 
 func TestThrottlingIsRetriedAndStoredWithinTheBudget(t *testing.T) {
+	t.Parallel()
 	h, st, p := startBehindProxy(t)
 	p.Throttle(2, 300)
 	start := time.Now()
@@ -78,6 +79,7 @@ func TestThrottlingIsRetriedAndStoredWithinTheBudget(t *testing.T) {
 // as one to retry; azcosmos does not retry a write (REFERENCE.md §4). The
 // store is 20 ms away, as in Azure, and fails the first write of each id.
 func TestAWriteTheStoreRefusesOnceIsRetriedAndTheEventStored(t *testing.T) {
+	t.Parallel()
 	h, st, p := startBehindProxyWith(t, faultproxy.Options{Delay: 20 * time.Millisecond})
 	p.FailFirstCreates(http.StatusServiceUnavailable)
 	start := time.Now()
@@ -103,6 +105,7 @@ func TestAWriteTheStoreRefusesOnceIsRetriedAndTheEventStored(t *testing.T) {
 // request may or may not have been processed") is retried too; the retry
 // finds the document there (409), which is the event stored.
 func TestAWriteWhoseAnswerWasLostIsRetriedAndFoundStored(t *testing.T) {
+	t.Parallel()
 	h, st, p := startBehindProxy(t)
 	p.LoseFirstCreates(http.StatusRequestTimeout)
 	status, body := post(t, h.URL+"/images/push?code=test-key", event(2))
@@ -116,6 +119,7 @@ func TestAWriteWhoseAnswerWasLostIsRetriedAndFoundStored(t *testing.T) {
 }
 
 func TestAMisbehavingStoreGets503InsideTheBudgetAndTheNextEventIsStoredWhenItRecovers(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		break_ func(p *faultproxy.Proxy)
@@ -133,6 +137,9 @@ func TestAMisbehavingStoreGets503InsideTheBudgetAndTheNextEventIsStoredWhenItRec
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			// Each case has a handler and a proxy of its own, and most of
+			// its time is the budget waited out.
+			t.Parallel()
 			// The default budget (4s), as in Azure.
 			h, st, p := startBehindProxy(t)
 			// One write first, so the SDK has its account document and
@@ -165,6 +172,7 @@ func TestAMisbehavingStoreGets503InsideTheBudgetAndTheNextEventIsStoredWhenItRec
 }
 
 func TestFiftyConcurrentDeliveriesOfOneEventLeaveOneDocument(t *testing.T) {
+	t.Parallel()
 	h, st := startHost(t)
 	var wg sync.WaitGroup
 	statuses := make([]int, 50)
@@ -195,6 +203,7 @@ func TestFiftyConcurrentDeliveriesOfOneEventLeaveOneDocument(t *testing.T) {
 }
 
 func TestSIGTERMLetsRequestsInFlightFinishAndExitsCleanly(t *testing.T) {
+	t.Parallel()
 	h, st, p := startBehindProxy(t)
 	if status, body := post(t, h.URL+"/images/push?code=test-key", event(0)); status != http.StatusCreated {
 		t.Fatalf("warm-up: %d %s", status, body)

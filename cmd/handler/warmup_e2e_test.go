@@ -36,6 +36,7 @@ func waitForLog(t *testing.T, h *functionshost.Host, msg string) string {
 }
 
 func TestTheStoreIsWarmedUpOnceAtStart(t *testing.T) {
+	t.Parallel()
 	h, st := startHost(t)
 	line := waitForLog(t, h, `"msg":"store warmed up"`)
 	if !strings.Contains(line, `"took"`) {
@@ -51,6 +52,7 @@ func TestTheStoreIsWarmedUpOnceAtStart(t *testing.T) {
 }
 
 func TestAStoreThatIsDownAtStartDelaysNothingAndIsTriedAgain(t *testing.T) {
+	t.Parallel()
 	p, err := faultproxy.Start(emulatortest.Server().Endpoint())
 	if err != nil {
 		t.Fatal(err)
