@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/acrsink/acrsink/internal/arm"
-	"github.com/acrsink/acrsink/internal/arm/armtest"
-	"github.com/acrsink/acrsink/internal/emulator/emulatortest"
 	"github.com/acrsink/acrsink/internal/server"
 	"github.com/acrsink/acrsink/internal/store"
+	"github.com/acrsink/acrsink/internal/testenv/armtest"
+	"github.com/acrsink/acrsink/internal/testenv/emulatortest"
 )
 
 // standInAzure points the CLI at a stand-in Resource Manager, signed in

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/acrsink/acrsink/internal/emulator"
+	"github.com/acrsink/acrsink/internal/repo"
 	"github.com/acrsink/acrsink/internal/server"
 	"github.com/acrsink/acrsink/internal/store"
 )
@@ -55,7 +56,7 @@ text to a terminal and JSON lines (the handler's format in Azure) otherwise.`,
 			return fmt.Errorf("%s %v: stop it, or choose another port with %s", p.what, err, p.flag)
 		}
 	}
-	root, err := emulator.Root()
+	root, err := repo.Root()
 	if err != nil {
 		return err
 	}
@@ -114,7 +115,7 @@ text to a terminal and JSON lines (the handler's format in Azure) otherwise.`,
 		return fmt.Errorf("the handler's port was taken while the emulator started: %w; choose another with -port", err)
 	}
 	url := "http://" + ln.Addr().String() + "/images/push"
-	sample, _ := filepath.Rel(mustWd(), filepath.Join(root, "internal", "acr", "acrtest", "testdata", "push.json"))
+	sample, _ := filepath.Rel(mustWd(), filepath.Join(root, "internal", "testenv", "acrtest", "testdata", "push.json"))
 	fmt.Fprintf(stdout, `acrsink is running locally. Ctrl-C stops it.
 
   Webhook URL   %s

@@ -9,14 +9,15 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/acrsink/acrsink/internal/acr/acrtest"
 	"github.com/acrsink/acrsink/internal/emulator"
-	"github.com/acrsink/acrsink/internal/syncbuf"
+	"github.com/acrsink/acrsink/internal/testenv/acrtest"
+	"github.com/acrsink/acrsink/internal/testenv/syncbuf"
 )
 
 func freePort(t *testing.T) string {
@@ -66,6 +67,12 @@ func TestDevRunsTheSinkThatTheReadmePromises(t *testing.T) {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("dev's banner lacks %q:\n%s", s, out)
 		}
+	}
+	// The curl's file is one a user can post from where they ran dev.
+	if m := regexp.MustCompile(`--data-binary @(\S+)`).FindStringSubmatch(out.String()); m == nil {
+		t.Errorf("dev's curl posts no file:\n%s", out)
+	} else if _, err := os.Stat(m[1]); err != nil {
+		t.Errorf("dev's curl posts %s, which is not there: %v", m[1], err)
 	}
 	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(acrtest.Event("push")))
 	req.Header.Set("x-functions-key", key)

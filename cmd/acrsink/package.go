@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/acrsink/acrsink/internal/emulator"
 	"github.com/acrsink/acrsink/internal/pack"
+	"github.com/acrsink/acrsink/internal/repo"
 )
 
 func init() {
@@ -34,7 +34,7 @@ one elsewhere must exist.`,
 	if len(rest) != 0 {
 		return usageError(flags, "takes no arguments (got %q); name the zip with -o", rest[0])
 	}
-	root, err := emulator.Root()
+	root, err := repo.Root()
 	if err != nil {
 		return err
 	}

@@ -8,11 +8,11 @@ import (
 	"testing"
 
 	"github.com/acrsink/acrsink/internal/acr"
-	"github.com/acrsink/acrsink/internal/acr/acrtest"
-	"github.com/acrsink/acrsink/internal/cookbook"
 	"github.com/acrsink/acrsink/internal/document"
-	"github.com/acrsink/acrsink/internal/emulator/emulatortest"
 	"github.com/acrsink/acrsink/internal/ingest"
+	"github.com/acrsink/acrsink/internal/testenv/acrtest"
+	"github.com/acrsink/acrsink/internal/testenv/cookbook"
+	"github.com/acrsink/acrsink/internal/testenv/emulatortest"
 )
 
 func TestWhichQueriesTheGatewayCannotRunAcrossPartitions(t *testing.T) {

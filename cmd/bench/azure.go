@@ -13,10 +13,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/acrsink/acrsink/internal/acr/acrtest"
-	"github.com/acrsink/acrsink/internal/arm/armtest"
 	"github.com/acrsink/acrsink/internal/emulator"
-	"github.com/acrsink/acrsink/internal/faultproxy"
+	"github.com/acrsink/acrsink/internal/testenv/acrtest"
+	"github.com/acrsink/acrsink/internal/testenv/armtest"
+	"github.com/acrsink/acrsink/internal/testenv/faultproxy"
 )
 
 // The bench's stand-in for Azure's network: every store request, and every

@@ -30,11 +30,12 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/data/azcosmos"
 
 	"github.com/acrsink/acrsink/internal/acr"
-	"github.com/acrsink/acrsink/internal/acr/acrtest"
 	"github.com/acrsink/acrsink/internal/config"
 	"github.com/acrsink/acrsink/internal/document"
 	"github.com/acrsink/acrsink/internal/emulator"
+	"github.com/acrsink/acrsink/internal/repo"
 	"github.com/acrsink/acrsink/internal/store"
+	"github.com/acrsink/acrsink/internal/testenv/acrtest"
 )
 
 func main() {
@@ -85,7 +86,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if o.cpus > 0 && os.Getenv("ACRSINK_BENCH_CPUS") == "" {
 		return onCPUs(ctx, o.cpus, args, stdout, stderr)
 	}
-	root, err := emulator.Root()
+	root, err := repo.Root()
 	if err != nil {
 		return err
 	}

@@ -10,11 +10,12 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/acrsink/acrsink/internal/arm/armtest"
 	"github.com/acrsink/acrsink/internal/emulator"
-	"github.com/acrsink/acrsink/internal/emulator/emulatortest"
-	"github.com/acrsink/acrsink/internal/faultproxy"
+	"github.com/acrsink/acrsink/internal/repo"
 	"github.com/acrsink/acrsink/internal/store"
+	"github.com/acrsink/acrsink/internal/testenv/armtest"
+	"github.com/acrsink/acrsink/internal/testenv/emulatortest"
+	"github.com/acrsink/acrsink/internal/testenv/faultproxy"
 )
 
 // In Azure the handler reaches both the store (COSMOS_ENDPOINT) and
@@ -24,7 +25,7 @@ import (
 // behind HTTPS, and the identity and Resource Manager are stand-ins.
 func TestOneManagedIdentityReachesTheStoreAndResourceManager(t *testing.T) {
 	ctx := context.Background()
-	root, err := emulator.Root()
+	root, err := repo.Root()
 	if err != nil {
 		t.Fatal(err)
 	}

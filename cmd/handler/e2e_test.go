@@ -15,11 +15,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/acrsink/acrsink/internal/acr/acrtest"
 	"github.com/acrsink/acrsink/internal/emulator"
-	"github.com/acrsink/acrsink/internal/emulator/emulatortest"
-	"github.com/acrsink/acrsink/internal/functionshost"
+	"github.com/acrsink/acrsink/internal/repo"
 	"github.com/acrsink/acrsink/internal/store"
+	"github.com/acrsink/acrsink/internal/testenv/acrtest"
+	"github.com/acrsink/acrsink/internal/testenv/emulatortest"
+	"github.com/acrsink/acrsink/internal/testenv/functionshost"
 )
 
 // TestMain runs up to four tests at once unless -parallel says otherwise:
@@ -47,7 +48,7 @@ var (
 // stand-in Functions host, on a container of its own.
 func startHost(t *testing.T, extraEnv ...string) (*functionshost.Host, *store.Cosmos) {
 	t.Helper()
-	root, err := emulator.Root()
+	root, err := repo.Root()
 	if err != nil {
 		t.Fatal(err)
 	}

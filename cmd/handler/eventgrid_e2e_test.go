@@ -14,13 +14,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/acrsink/acrsink/internal/acr/acrtest"
 	"github.com/acrsink/acrsink/internal/emulator"
-	"github.com/acrsink/acrsink/internal/emulator/emulatortest"
-	"github.com/acrsink/acrsink/internal/eventgrid/eventgridtest"
-	"github.com/acrsink/acrsink/internal/faultproxy"
 	"github.com/acrsink/acrsink/internal/server"
 	"github.com/acrsink/acrsink/internal/store"
+	"github.com/acrsink/acrsink/internal/testenv/acrtest"
+	"github.com/acrsink/acrsink/internal/testenv/emulatortest"
+	"github.com/acrsink/acrsink/internal/testenv/eventgridtest"
+	"github.com/acrsink/acrsink/internal/testenv/faultproxy"
 )
 
 func TestEventGridHandshakesThroughTheHost(t *testing.T) {

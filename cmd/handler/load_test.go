@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/acrsink/acrsink/internal/acr/acrtest"
 	"github.com/acrsink/acrsink/internal/emulator"
-	"github.com/acrsink/acrsink/internal/emulator/emulatortest"
+	"github.com/acrsink/acrsink/internal/testenv/acrtest"
+	"github.com/acrsink/acrsink/internal/testenv/emulatortest"
 )
 
 // TestTenThousandEventsAtConcurrency64AreAllStored runs the real program

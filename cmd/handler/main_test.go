@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/acrsink/acrsink/internal/emulator"
-	"github.com/acrsink/acrsink/internal/syncbuf"
+	"github.com/acrsink/acrsink/internal/testenv/syncbuf"
 )
 
 func TestRunRefusesToStart(t *testing.T) {

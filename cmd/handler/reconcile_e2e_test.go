@@ -11,11 +11,11 @@ import (
 	"time"
 
 	"github.com/acrsink/acrsink/internal/arm"
-	"github.com/acrsink/acrsink/internal/arm/armtest"
-	"github.com/acrsink/acrsink/internal/faultproxy"
-	"github.com/acrsink/acrsink/internal/functionshost"
 	"github.com/acrsink/acrsink/internal/reconcile"
 	"github.com/acrsink/acrsink/internal/store"
+	"github.com/acrsink/acrsink/internal/testenv/armtest"
+	"github.com/acrsink/acrsink/internal/testenv/faultproxy"
+	"github.com/acrsink/acrsink/internal/testenv/functionshost"
 )
 
 // headers are what ACR sent with each delivery: the key among them, in

@@ -10,12 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/acrsink/acrsink/internal/acr/acrtest"
 	"github.com/acrsink/acrsink/internal/emulator"
-	"github.com/acrsink/acrsink/internal/emulator/emulatortest"
-	"github.com/acrsink/acrsink/internal/faultproxy"
-	"github.com/acrsink/acrsink/internal/functionshost"
 	"github.com/acrsink/acrsink/internal/store"
+	"github.com/acrsink/acrsink/internal/testenv/acrtest"
+	"github.com/acrsink/acrsink/internal/testenv/emulatortest"
+	"github.com/acrsink/acrsink/internal/testenv/faultproxy"
+	"github.com/acrsink/acrsink/internal/testenv/functionshost"
 )
 
 // startBehindProxy starts the handler with its store reached through a

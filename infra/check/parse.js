@@ -4,7 +4,7 @@
 // (type, field name, text span, children), or {"error": message}. One run
 // serves many requests, so the grammar loads once however many copies a
 // test parses. By hand: echo '["main.bicep"]' | node parse.js
-// internal/infracheck reads this; keep this script small and dumb.
+// internal/testenv/infracheck reads this; keep this script small and dumb.
 'use strict';
 const path = require('path');
 const fs = require('fs');

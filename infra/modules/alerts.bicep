@@ -3,7 +3,7 @@
 // 503, or a delivery refused as invalid), or a reconcile run failed (logged
 // "reconcile failed", and the host counts a failed invocation of the
 // reconcile function). A test holds the query to the messages the code logs
-// (internal/infracheck/alerts_test.go).
+// (internal/testenv/infracheck/alerts_test.go).
 //
 // What the query may rely on, and only that:
 // - The handler's log lines are its stdout. The Functions host logs each
@@ -23,7 +23,7 @@
 //   error there, and a query that fails validation fails the deployment.
 //   The query compares text, which holds for either type.
 // - host.json excludes Request and Trace from sampling, so neither part is
-//   sampled away in a burst (internal/infracheck/hostjson.go).
+//   sampled away in a burst (internal/testenv/infracheck/hostjson.go).
 // That the host's lines land in traces as described was read in the host's
 // source, not seen in a live app.
 param name string

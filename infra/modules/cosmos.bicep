@@ -74,7 +74,7 @@ resource container 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/container
           }
         ]
         // One per cookbook query that filters and sorts or filters on a
-        // range (internal/cookbook; a test checks each is served).
+        // range (internal/testenv/cookbook; a test checks each is served).
         compositeIndexes: [
           [
             {

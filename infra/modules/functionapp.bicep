@@ -88,7 +88,7 @@ resource app 'Microsoft.Web/sites@2024-11-01' = {
     }
     // Flex Consumption refuses many siteConfig properties that other plans
     // take (ARM error 51021; the list and its sources are in
-    // internal/infracheck/flex.go, which fails on any of them). Microsoft's
+    // internal/testenv/infracheck/flex.go, which fails on any of them). Microsoft's
     // Flex quickstarts set only minTlsVersion here.
     siteConfig: {
       minTlsVersion: '1.2'
@@ -150,7 +150,7 @@ resource app 'Microsoft.Web/sites@2024-11-01' = {
           // the documented switch, AzureWebJobs.<function>.Disabled = true
           // (learn.microsoft.com, disable-function); <function> is the
           // folder reconcile/. Set from the same parameter as the line
-          // above, so the two cannot disagree (internal/infracheck checks
+          // above, so the two cannot disagree (internal/testenv/infracheck checks
           // both ways).
           name: 'AzureWebJobs.reconcile.Disabled'
           value: empty(reconcileWebhooks) ? 'true' : 'false'

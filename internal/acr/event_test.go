@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/acrsink/acrsink/internal/acr"
-	"github.com/acrsink/acrsink/internal/acr/acrtest"
+	"github.com/acrsink/acrsink/internal/testenv/acrtest"
 )
 
 func TestEverySampleParses(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/acrsink/acrsink/internal/acr/acrtest"
+	"github.com/acrsink/acrsink/internal/testenv/acrtest"
 )
 
 // FuzzTheFieldByFieldDecodeAgreesWithTheOnePass holds the two decoders of

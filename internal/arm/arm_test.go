@@ -13,9 +13,9 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/acrsink/acrsink/internal/arm"
-	"github.com/acrsink/acrsink/internal/arm/armtest"
 	"github.com/acrsink/acrsink/internal/history"
 	"github.com/acrsink/acrsink/internal/identity"
+	"github.com/acrsink/acrsink/internal/testenv/armtest"
 )
 
 const key = "SECRET-KEY-IN-HEADERS"

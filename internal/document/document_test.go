@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/acrsink/acrsink/internal/acr"
-	"github.com/acrsink/acrsink/internal/acr/acrtest"
 	"github.com/acrsink/acrsink/internal/document"
+	"github.com/acrsink/acrsink/internal/testenv/acrtest"
 )
 
 func TestImage(t *testing.T) {

@@ -5,7 +5,6 @@
 package emulator
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,31 +19,9 @@ import (
 	"time"
 )
 
-// Module is this repository's module path, used to find its root.
-const Module = "github.com/acrsink/acrsink"
-
 // Key is cosmium's default account key: the well-known, public key of the
 // Cosmos DB emulator, not a secret.
 const Key = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=="
-
-// Root finds the repository root from the working directory up.
-func Root() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && bytes.HasPrefix(bytes.TrimSpace(data), []byte("module "+Module+"\n")) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("emulator: not inside the acrsink repository (no go.mod of " + Module + " above the working directory)")
-		}
-		dir = parent
-	}
-}
 
 // Binary returns the path of the cosmium executable: $ACRSINK_COSMIUM_BIN,
 // else root/.cache/bin/cosmium, built from the pinned tools module when it is

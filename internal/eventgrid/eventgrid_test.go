@@ -7,7 +7,7 @@ import (
 
 	"github.com/acrsink/acrsink/internal/acr"
 	"github.com/acrsink/acrsink/internal/eventgrid"
-	"github.com/acrsink/acrsink/internal/eventgrid/eventgridtest"
+	"github.com/acrsink/acrsink/internal/testenv/eventgridtest"
 )
 
 func TestEveryRegistryTypeCarriesTheWebhooksEvent(t *testing.T) {

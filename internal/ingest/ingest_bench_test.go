@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"github.com/acrsink/acrsink/internal/acr"
-	"github.com/acrsink/acrsink/internal/acr/acrtest"
 	"github.com/acrsink/acrsink/internal/document"
 	"github.com/acrsink/acrsink/internal/ingest"
+	"github.com/acrsink/acrsink/internal/testenv/acrtest"
 )
 
 // encodingStore does what the Cosmos store does before the network: encode

@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/acrsink/acrsink/internal/acr/acrtest"
 	"github.com/acrsink/acrsink/internal/document"
 	"github.com/acrsink/acrsink/internal/ingest"
 	"github.com/acrsink/acrsink/internal/server"
+	"github.com/acrsink/acrsink/internal/testenv/acrtest"
 )
 
 // BenchmarkPing is the handler's own cost for one ping, key check and log

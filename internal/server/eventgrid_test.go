@@ -16,11 +16,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/acrsink/acrsink/internal/acr/acrtest"
 	"github.com/acrsink/acrsink/internal/document"
-	"github.com/acrsink/acrsink/internal/eventgrid/eventgridtest"
 	"github.com/acrsink/acrsink/internal/server"
-	"github.com/acrsink/acrsink/internal/syncbuf"
+	"github.com/acrsink/acrsink/internal/testenv/acrtest"
+	"github.com/acrsink/acrsink/internal/testenv/eventgridtest"
+	"github.com/acrsink/acrsink/internal/testenv/syncbuf"
 )
 
 // The ids (data.id) of the documented registry events in each sample.

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/acrsink/acrsink/internal/acr/acrtest"
-	"github.com/acrsink/acrsink/internal/eventgrid/eventgridtest"
+	"github.com/acrsink/acrsink/internal/testenv/acrtest"
+	"github.com/acrsink/acrsink/internal/testenv/eventgridtest"
 )
 
 // FuzzServer drives the whole API with hostile requests. Whatever comes in,

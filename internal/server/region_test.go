@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/acrsink/acrsink/internal/acr/acrtest"
+	"github.com/acrsink/acrsink/internal/testenv/acrtest"
 )
 
 // logLines are the JSON log lines with message msg.

@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/acrsink/acrsink/internal/acr/acrtest"
 	"github.com/acrsink/acrsink/internal/document"
-	"github.com/acrsink/acrsink/internal/eventgrid/eventgridtest"
 	"github.com/acrsink/acrsink/internal/server"
+	"github.com/acrsink/acrsink/internal/testenv/acrtest"
+	"github.com/acrsink/acrsink/internal/testenv/eventgridtest"
 )
 
 // recordingStore is create-only on id, like Cosmos, in memory.

@@ -10,9 +10,9 @@ import (
 
 	"github.com/acrsink/acrsink/internal/document"
 	"github.com/acrsink/acrsink/internal/emulator"
-	"github.com/acrsink/acrsink/internal/emulator/emulatortest"
-	"github.com/acrsink/acrsink/internal/faultproxy"
 	"github.com/acrsink/acrsink/internal/store"
+	"github.com/acrsink/acrsink/internal/testenv/emulatortest"
+	"github.com/acrsink/acrsink/internal/testenv/faultproxy"
 )
 
 func TestMain(m *testing.M) { emulatortest.Main(m) }

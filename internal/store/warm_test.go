@@ -11,12 +11,13 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 
-	"github.com/acrsink/acrsink/internal/arm/armtest"
 	"github.com/acrsink/acrsink/internal/emulator"
-	"github.com/acrsink/acrsink/internal/emulator/emulatortest"
-	"github.com/acrsink/acrsink/internal/faultproxy"
 	"github.com/acrsink/acrsink/internal/identity"
+	"github.com/acrsink/acrsink/internal/repo"
 	"github.com/acrsink/acrsink/internal/store"
+	"github.com/acrsink/acrsink/internal/testenv/armtest"
+	"github.com/acrsink/acrsink/internal/testenv/emulatortest"
+	"github.com/acrsink/acrsink/internal/testenv/faultproxy"
 )
 
 // entraAccount is a store reached as in Azure: over HTTPS (a proxy in
@@ -24,7 +25,7 @@ import (
 // stand-in managed identity endpoint.
 func entraAccount(t *testing.T) (*store.Cosmos, *faultproxy.Proxy, *armtest.Identity) {
 	t.Helper()
-	root, err := emulator.Root()
+	root, err := repo.Root()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/acrsink/acrsink/internal/infracheck"
 	"github.com/acrsink/acrsink/internal/reconcile"
 	"github.com/acrsink/acrsink/internal/server"
+	"github.com/acrsink/acrsink/internal/testenv/infracheck"
 )
 
 // alertQuery is the text of alerts.bicep's query variable.

@@ -1,10 +1,48 @@
-package config_test
+package testenv_test
 
 import (
 	"os/exec"
 	"strings"
 	"testing"
 )
+
+// module is this repository's module path, with the slash that starts a
+// package path below it.
+const module = "github.com/acrsink/acrsink/"
+
+// goList runs go list with args and returns the fields it prints.
+func goList(t *testing.T, args ...string) []string {
+	t.Helper()
+	out, err := exec.Command("go", append([]string{"list"}, args...)...).Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v", strings.Join(args, " "), err)
+	}
+	return strings.Fields(string(out))
+}
+
+// A newcomer who lists internal/ sees the product: every package there
+// ships in a command (the handler the host starts, or the acrsink CLI),
+// and what only the tests and the bench use sits under internal/testenv.
+func TestEveryPackageOutsideTestenvShipsInACommand(t *testing.T) {
+	t.Parallel()
+	shipped := map[string]bool{}
+	for _, p := range goList(t, "-deps", "../../cmd/handler", "../../cmd/acrsink") {
+		shipped[p] = true
+	}
+	for _, p := range goList(t, "../../internal/...") {
+		if strings.HasPrefix(p, module+"internal/testenv") {
+			continue
+		}
+		if !shipped[p] {
+			t.Errorf("%s is imported by neither cmd/handler nor cmd/acrsink: ship it or move it under internal/testenv", p)
+		}
+	}
+	for p := range shipped {
+		if strings.HasPrefix(p, module+"internal/testenv") {
+			t.Errorf("%s ships in a command: a test double must not", p)
+		}
+	}
+}
 
 // Dependencies point inward: config is a leaf that every package may
 // import, and the store is handed its credential rather than building one
@@ -13,7 +51,6 @@ import (
 // indirect imports included; the standard library is left out of it here.
 func TestDependenciesPointInward(t *testing.T) {
 	t.Parallel()
-	const module = "github.com/acrsink/acrsink/"
 	tests := []struct {
 		name string
 		pkg  string
@@ -43,12 +80,8 @@ func TestDependenciesPointInward(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", tt.pkg).Output()
-			if err != nil {
-				t.Fatalf("go list -deps %s: %v", tt.pkg, err)
-			}
 			bad := 0
-			for _, dep := range strings.Fields(string(out)) {
+			for _, dep := range goList(t, "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", tt.pkg) {
 				if why := tt.bad(dep); why != "" {
 					if bad++; bad <= 3 {
 						t.Errorf("%s imports %s: %s", tt.pkg, dep, why)

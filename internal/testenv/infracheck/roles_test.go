@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/acrsink/acrsink/internal/infracheck"
+	"github.com/acrsink/acrsink/internal/testenv/infracheck"
 )
 
 var webhookAccessBicep = filepath.Join(root, "infra", "modules", "webhook-access.bicep")

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/acrsink/acrsink/internal/infracheck"
+	"github.com/acrsink/acrsink/internal/testenv/infracheck"
 )
 
 func TestInfraSetsNothingFlexConsumptionRefuses(t *testing.T) {

@@ -31,7 +31,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/acrsink/acrsink/internal/syncbuf"
+	"github.com/acrsink/acrsink/internal/testenv/syncbuf"
 )
 
 // HostJSON is the part of host.json the host reads for a custom handler.

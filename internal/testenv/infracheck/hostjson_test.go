@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/acrsink/acrsink/internal/infracheck"
+	"github.com/acrsink/acrsink/internal/testenv/infracheck"
 )
 
 // The sources are in infracheck.SamplingProblems: host.json takes no

@@ -17,10 +17,10 @@ import (
 	"testing"
 
 	"github.com/acrsink/acrsink/internal/config"
-	"github.com/acrsink/acrsink/internal/infracheck"
+	"github.com/acrsink/acrsink/internal/testenv/infracheck"
 )
 
-const root = "../.."
+const root = "../../.."
 
 var (
 	checkDir = filepath.Join(root, "infra", "check")

@@ -9,7 +9,7 @@ import (
 // host.json is JSON without comments: the Functions host would skip them
 // (HostJsonFileConfigurationSource reads it with Newtonsoft's
 // JObject.Parse), but acrsink's own readers of host.json (internal/pack,
-// internal/functionshost) use encoding/json, which refuses them. So the
+// internal/testenv/functionshost) use encoding/json, which refuses them. So the
 // sources of the sampling settings live here and in docs/operations.md ("Logs,
 // sampling and the alert"), not in host.json.
 

@@ -11,11 +11,11 @@ import (
 	"time"
 
 	"github.com/acrsink/acrsink/internal/acr"
-	"github.com/acrsink/acrsink/internal/acr/acrtest"
-	"github.com/acrsink/acrsink/internal/cookbook"
 	"github.com/acrsink/acrsink/internal/document"
-	"github.com/acrsink/acrsink/internal/emulator/emulatortest"
 	"github.com/acrsink/acrsink/internal/ingest"
+	"github.com/acrsink/acrsink/internal/testenv/acrtest"
+	"github.com/acrsink/acrsink/internal/testenv/cookbook"
+	"github.com/acrsink/acrsink/internal/testenv/emulatortest"
 )
 
 func TestMain(m *testing.M) { emulatortest.Main(m) }
@@ -208,7 +208,7 @@ func contains(xs []any, v any) bool {
 }
 
 func TestTheQueriesPageShowsEveryRecipeVerbatim(t *testing.T) {
-	readme, err := os.ReadFile("../../docs/queries.md")
+	readme, err := os.ReadFile("../../../docs/queries.md")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/acrsink/acrsink/internal/infracheck"
+	"github.com/acrsink/acrsink/internal/testenv/infracheck"
 )
 
 // regionLists are values of the webhook module's regions parameter, as a

@@ -13,6 +13,7 @@ import (
 
 	"github.com/acrsink/acrsink/internal/config"
 	"github.com/acrsink/acrsink/internal/emulator"
+	"github.com/acrsink/acrsink/internal/repo"
 	"github.com/acrsink/acrsink/internal/store"
 )
 
@@ -29,7 +30,7 @@ func Main(m *testing.M) {
 func run(m *testing.M) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	root, err := emulator.Root()
+	root, err := repo.Root()
 	if err == nil {
 		var bin string
 		bin, err = emulator.Binary(ctx, root, os.Stderr)

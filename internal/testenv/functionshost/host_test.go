@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/acrsink/acrsink/internal/functionshost"
+	"github.com/acrsink/acrsink/internal/testenv/functionshost"
 )
 
 func write(t *testing.T, path, data string) {
@@ -23,7 +23,7 @@ func write(t *testing.T, path, data string) {
 const hostJSON = `{"version":"2.0","customHandler":{"description":{"defaultExecutablePath":"handler"},"enableProxyingHttpRequest":true},"extensions":{"http":{"routePrefix":""}}}`
 
 func TestTheRepositorysAppIsForwardedAsRawHTTP(t *testing.T) {
-	app, err := functionshost.LoadApp("../..")
+	app, err := functionshost.LoadApp("../../..")
 	if err != nil {
 		t.Fatal(err)
 	}

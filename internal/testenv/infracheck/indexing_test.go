@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/acrsink/acrsink/internal/cookbook"
-	"github.com/acrsink/acrsink/internal/infracheck"
+	"github.com/acrsink/acrsink/internal/testenv/cookbook"
+	"github.com/acrsink/acrsink/internal/testenv/infracheck"
 )
 
 type compositePath struct{ path, order string }

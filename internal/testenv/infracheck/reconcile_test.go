@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/acrsink/acrsink/internal/infracheck"
+	"github.com/acrsink/acrsink/internal/testenv/infracheck"
 )
 
 var functionAppBicep = filepath.Join(root, "infra", "modules", "functionapp.bicep")
