@@ -10,12 +10,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/acrsink/acrsink/internal/emulator"
-	"github.com/acrsink/acrsink/internal/repo"
-	"github.com/acrsink/acrsink/internal/store"
 	"github.com/acrsink/acrsink/internal/testenv/armtest"
 	"github.com/acrsink/acrsink/internal/testenv/emulatortest"
-	"github.com/acrsink/acrsink/internal/testenv/faultproxy"
 )
 
 // In Azure the handler reaches both the store (COSMOS_ENDPOINT) and
@@ -25,33 +21,7 @@ import (
 // behind HTTPS, and the identity and Resource Manager are stand-ins.
 func TestOneManagedIdentityReachesTheStoreAndResourceManager(t *testing.T) {
 	ctx := context.Background()
-	root, err := repo.Root()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin, err := emulator.Binary(ctx, root, os.Stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := emulator.Start(ctx, bin, emulator.Options{DisableAuth: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Stop() })
-	cfg := emulatortest.Config(t)
-	cfg.CosmosConnection = srv.ConnectionString()
-	keyed, err := store.Open(emulatortest.Account(cfg), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := keyed.EnsureContainer(ctx); err != nil {
-		t.Fatal(err)
-	}
-	p, err := faultproxy.StartWith(srv.Endpoint(), faultproxy.Options{TLS: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
+	cfg, p, keyed := emulatortest.Entra(t)
 
 	id := armtest.NewIdentity(t)
 	s := armtest.New(t, id.Token)

@@ -116,17 +116,7 @@ func TestCreateFailsWhenTheDeadlinePasses(t *testing.T) {
 func TestAStoreUnreachableOnTheFirstCallIsTriedAgainOnTheNext(t *testing.T) {
 	// azcosmos caches a failed first read of the account's metadata for
 	// five minutes; the store must not.
-	_, cfg := emulatortest.Container(t)
-	p, err := faultproxy.Start(emulatortest.Server().Endpoint())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
-	cfg.CosmosConnection = "AccountEndpoint=" + p.Endpoint() + ";AccountKey=" + emulator.Key + ";"
-	s, err := store.Open(emulatortest.Account(cfg), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, p := behindProxy(t)
 	p.Down()
 	ctx := context.Background()
 	if _, err := s.Create(ctx, doc("while-down", "hello")); err == nil {

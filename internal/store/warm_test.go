@@ -5,15 +5,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"net/http"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 
-	"github.com/acrsink/acrsink/internal/emulator"
 	"github.com/acrsink/acrsink/internal/identity"
-	"github.com/acrsink/acrsink/internal/repo"
 	"github.com/acrsink/acrsink/internal/store"
 	"github.com/acrsink/acrsink/internal/testenv/armtest"
 	"github.com/acrsink/acrsink/internal/testenv/emulatortest"
@@ -25,34 +22,7 @@ import (
 // stand-in managed identity endpoint.
 func entraAccount(t *testing.T) (*store.Cosmos, *faultproxy.Proxy, *armtest.Identity) {
 	t.Helper()
-	root, err := repo.Root()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	bin, err := emulator.Binary(ctx, root, os.Stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := emulator.Start(ctx, bin, emulator.Options{DisableAuth: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Stop() })
-	cfg := emulatortest.Config(t)
-	cfg.CosmosConnection = srv.ConnectionString()
-	keyed, err := store.Open(emulatortest.Account(cfg), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := keyed.EnsureContainer(ctx); err != nil {
-		t.Fatal(err)
-	}
-	p, err := faultproxy.StartWith(srv.Endpoint(), faultproxy.Options{TLS: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
+	cfg, p, _ := emulatortest.Entra(t)
 	id := armtest.NewIdentity(t)
 	id.Setenv(t)
 	roots := x509.NewCertPool()

@@ -15,6 +15,7 @@ import (
 	"github.com/acrsink/acrsink/internal/emulator"
 	"github.com/acrsink/acrsink/internal/repo"
 	"github.com/acrsink/acrsink/internal/store"
+	"github.com/acrsink/acrsink/internal/testenv/faultproxy"
 )
 
 var (
@@ -102,4 +103,42 @@ func sanitize(name string) string {
 		}
 	}
 	return b.String()
+}
+
+// Entra is a container reached as in Azure, where key auth is off: a
+// cosmium of its own that takes any bearer token (DisableAuth), behind an
+// HTTPS proxy (faultproxy, TLS) whose certificate a client must trust. The
+// container is made beforehand with the emulator's key, as infra/ makes it;
+// keyed reads it that way, for a test to check what was stored. cfg names
+// the container; proxy.Endpoint() is the account a token-authenticated
+// client opens.
+func Entra(t testing.TB) (cfg config.Config, proxy *faultproxy.Proxy, keyed *store.Cosmos) {
+	t.Helper()
+	root, err := repo.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	bin, err := emulator.Binary(ctx, root, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := emulator.Start(ctx, bin, emulator.Options{DisableAuth: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	cfg = Config(t)
+	cfg.CosmosConnection = srv.ConnectionString()
+	if keyed, err = store.Open(Account(cfg), store.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := keyed.EnsureContainer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if proxy, err = faultproxy.StartWith(srv.Endpoint(), faultproxy.Options{TLS: true}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxy.Close)
+	return cfg, proxy, keyed
 }
