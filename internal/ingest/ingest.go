@@ -19,6 +19,11 @@ type Store interface {
 	Create(ctx context.Context, doc document.Document) (created bool, err error)
 }
 
+// LogWatched is the message of the log line for a stored delete,
+// quarantine or chart_delete that matches ACRSINK_WATCH; infra/'s watch
+// alert looks for it.
+const LogWatched = "watched event"
+
 // Outcome is what became of one event, or of one delivery of it: the one
 // name each case has wherever it is counted or reported (the HTTP API, the
 // request log, acrsink replay, the reconciler's report). Event returns the

@@ -80,6 +80,11 @@ func (r Report) OK() bool { return r.Failed == 0 && r.Unfinished == 0 && len(r.E
 // reconcile; infra/'s alert looks for it.
 const LogFailed = "reconcile failed"
 
+// LogDrift is the message of the log line for a webhook whose configuration
+// no longer matches what acrsink needs of it (disabled, an action or the
+// scope narrowed); infra/'s drift alert looks for it.
+const LogDrift = "webhook drift"
+
 // ErrFailed is returned when any webhook could not be read or any event not
 // stored: the host then counts a failed run.
 var ErrFailed = errors.New(LogFailed)
