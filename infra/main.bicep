@@ -57,6 +57,11 @@ param alertEmail string = ''
 ])
 param instanceMemoryMB int = 2048
 
+@description('Days the container keeps each event, counted from when it was stored; 0 (the default) keeps every event forever. Cosmos DB serverless bills storage per GB-month: docs/deploy.md, "Retention". A container property: azd provision changes it, with no redeploy of the app.')
+@minValue(0)
+@maxValue(24855)
+param retentionDays int = 0
+
 @description('Cosmos DB database name.')
 param databaseName string = 'acr'
 
@@ -106,6 +111,7 @@ module cosmos 'modules/cosmos.bicep' = {
     tags: tags
     databaseName: databaseName
     containerName: containerName
+    retentionDays: retentionDays
   }
 }
 

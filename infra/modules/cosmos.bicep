@@ -8,6 +8,19 @@ param tags object
 param databaseName string
 param containerName string
 
+// How long the container keeps an event, in days; 0 keeps every event.
+// Cosmos DB's container TTL (defaultTtl, in seconds): absent or null, TTL
+// is off; -1, TTL is on and items never expire; n > 0, an item expires n
+// seconds after its last write (_ts). An item's own ttl field would
+// override it: acrsink writes none (internal/document's test holds that).
+// The largest TTL is 2,147,483,647 seconds, about 24,855 days
+// (learn.microsoft.com, cosmos-db/time-to-live). 0 maps to -1, not to
+// absent, so that setting it back to 0 after a retention turns expiry off
+// by a value ARM sends, not by a property left out of the request.
+@minValue(0)
+@maxValue(24855)
+param retentionDays int = 0
+
 resource account 'Microsoft.DocumentDB/databaseAccounts@2025-04-15' = {
   name: name
   location: location
@@ -51,6 +64,7 @@ resource container 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/container
   properties: {
     resource: {
       id: containerName
+      defaultTtl: retentionDays == 0 ? -1 : retentionDays * 86400
       partitionKey: {
         paths: [
           '/id'

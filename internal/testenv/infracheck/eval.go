@@ -139,8 +139,58 @@ func (e evaluator) eval(n *Node, depth int) (any, error) {
 		return list[int(i)], nil
 	case "call_expression":
 		return e.call(n, depth)
+	case "binary_expression":
+		return e.binary(n, depth)
 	}
 	return nil, fmt.Errorf("cannot evaluate %s (%s)", e.f.Text(n), n.Type)
+}
+
+// binary evaluates the comparisons and arithmetic infra/ uses: == and !=
+// on numbers, strings and bools, <, <=, >, >=, *, + and - on numbers. The
+// grammar names no node for the operator: it is the text between the
+// operands.
+func (e evaluator) binary(n *Node, depth int) (any, error) {
+	if len(n.Children) != 2 {
+		return nil, fmt.Errorf("cannot evaluate %s", e.f.Text(n))
+	}
+	l, r := n.Children[0], n.Children[1]
+	op := strings.TrimSpace(string(utf16.Decode(e.f.src[l.End:r.Start])))
+	lv, err := e.eval(l, depth)
+	if err != nil {
+		return nil, err
+	}
+	rv, err := e.eval(r, depth)
+	if err != nil {
+		return nil, err
+	}
+	switch op {
+	case "==":
+		return lv == rv, nil
+	case "!=":
+		return lv != rv, nil
+	}
+	a, aok := lv.(float64)
+	b, bok := rv.(float64)
+	if !aok || !bok {
+		return nil, fmt.Errorf("%s: %s takes numbers here", e.f.Text(n), op)
+	}
+	switch op {
+	case "<":
+		return a < b, nil
+	case "<=":
+		return a <= b, nil
+	case ">":
+		return a > b, nil
+	case ">=":
+		return a >= b, nil
+	case "*":
+		return a * b, nil
+	case "+":
+		return a + b, nil
+	case "-":
+		return a - b, nil
+	}
+	return nil, fmt.Errorf("%s: the checks cannot evaluate %s", e.f.Text(n), op)
 }
 
 // forExpr evaluates [for x in list: body] and [for (x, i) in list: body].
