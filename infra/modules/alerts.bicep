@@ -1,8 +1,17 @@
-// The alert an operator gets without asking: when the handler did not
-// store an event (it logged "event not stored": a store failure answered
-// 503, or a delivery refused as invalid), or a reconcile run failed (logged
-// "reconcile failed", and the host counts a failed invocation of the
-// reconcile function). A test holds the query to the messages the code logs
+// The alerts an operator gets without asking, one per thing that needs a
+// human, each with its own severity:
+// - not stored (severity 2): the handler did not store an event (it logged
+//   "event not stored": a store failure answered 503, or a delivery refused
+//   as invalid), or a reconcile run failed (logged "reconcile failed", and
+//   the host counts a failed invocation of the reconcile function);
+// - watched (severity 3, informational): a delete, quarantine or
+//   chart_delete that matched ACRSINK_WATCH was stored (logged "watched
+//   event", once per event): the ticket a platform team asks for;
+// - drift (severity 1): a reconcile run found a webhook disabled, or its
+//   actions or scope narrowed (logged "webhook drift"): ACR will not send
+//   what the webhook no longer covers, and the reconciler cannot recover an
+//   event that was never sent.
+// A test holds each query to the message the code logs
 // (internal/testenv/infracheck/alerts_test.go).
 //
 // What the query may rely on, and only that:
@@ -38,6 +47,22 @@ var query = '''
 union
   (traces | where message has "event not stored" or message has "reconcile failed"),
   (requests | where operation_Name =~ "reconcile" and tostring(success) =~ "false")
+'''
+
+// One line per watched event, so one row per event: the alert is stateless
+// (autoMitigate false), so a watched delete in the next window notifies
+// again rather than joining an alert still open.
+var watchedQuery = '''
+traces | where message has "watched event"
+'''
+
+// A run logs a drift line for each drifted webhook on every run while the
+// drift lasts, so the window (an hour) covers a run at the default
+// schedule (every 10 minutes) and an hourly one: the alert stays open while
+// the drift lasts and resolves on its own (autoMitigate) within the hour
+// after it is fixed.
+var driftQuery = '''
+traces | where message has "webhook drift"
 '''
 
 resource group 'Microsoft.Insights/actionGroups@2023-01-01' = if (!empty(alertEmail)) {
@@ -76,6 +101,78 @@ resource notStored 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
       allOf: [
         {
           query: query
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: true
+    actions: {
+      actionGroups: empty(alertEmail) ? [] : [group.id]
+    }
+  }
+}
+
+resource watched 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
+  name: '${name}-watched'
+  location: location
+  tags: tags
+  kind: 'LogAlert'
+  properties: {
+    displayName: 'acrsink: a watched image was deleted or quarantined'
+    description: 'A delete, quarantine or chart_delete that matched ACRSINK_WATCH was stored. The event is in the container, marked "watched": true; the line names its id, action, repository, tag, digest and region (traces | where message has "watched event"). docs/operations.md, Logs, sampling and the alert.'
+    severity: 3
+    enabled: true
+    scopes: [
+      componentId
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT5M'
+    criteria: {
+      allOf: [
+        {
+          query: watchedQuery
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: false
+    actions: {
+      actionGroups: empty(alertEmail) ? [] : [group.id]
+    }
+  }
+}
+
+resource drift 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
+  name: '${name}-drift'
+  location: location
+  tags: tags
+  kind: 'LogAlert'
+  properties: {
+    displayName: 'acrsink: a webhook no longer sends what acrsink needs'
+    description: 'A reconcile run found a webhook disabled, an action missing, or its scope narrower than configured. ACR does not send what the webhook no longer covers, and the reconciler cannot recover events that were never sent. The line names the webhook and what drifted (traces | where message has "webhook drift"); redeploy (azd provision) or fix the webhook, docs/operations.md, Logs, sampling and the alert.'
+    severity: 1
+    enabled: true
+    scopes: [
+      componentId
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: driftQuery
           timeAggregation: 'Count'
           operator: 'GreaterThan'
           threshold: 0

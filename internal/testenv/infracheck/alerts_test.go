@@ -1,6 +1,7 @@
 package infracheck_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acrsink/acrsink/internal/ingest"
 	"github.com/acrsink/acrsink/internal/reconcile"
 	"github.com/acrsink/acrsink/internal/server"
 	"github.com/acrsink/acrsink/internal/testenv/infracheck"
@@ -16,13 +18,114 @@ import (
 // alertQuery is the text of alerts.bicep's query variable.
 func alertQuery(t *testing.T, path string) string {
 	t.Helper()
+	return bicepVar(t, path, "query")
+}
+
+// bicepVar is the text of the value of a variable of the Bicep file at
+// path, or "".
+func bicepVar(t *testing.T, path, name string) string {
+	t.Helper()
 	f := parse(t, path)[0]
 	for _, n := range f.Root.Children {
-		if n.Type == "variable_declaration" && len(n.Children) == 2 && f.Text(n.Children[0]) == "query" {
+		if n.Type == "variable_declaration" && len(n.Children) == 2 && f.Text(n.Children[0]) == name {
 			return f.Text(n.Children[1])
 		}
 	}
 	return ""
+}
+
+// messageAlerts are the alerts that each read one line the code logs, by
+// the variable that holds the query: the message is the constant the code
+// logs it under.
+var messageAlerts = []struct{ variable, message string }{
+	{"watchedQuery", ingest.LogWatched},
+	{"driftQuery", reconcile.LogDrift},
+}
+
+// alertRuleProblems checks the alerts beyond the first: each query reads
+// the handler's traces for exactly the message the code logs, by message
+// alone; each query is used by a scheduled query rule of its own; and the
+// rules have a severity each, so an operator can route them apart.
+func alertRuleProblems(t *testing.T, path string) []string {
+	t.Helper()
+	var problems []string
+	for _, a := range messageAlerts {
+		q := strings.Join(strings.Fields(strings.Trim(bicepVar(t, path, a.variable), "'")), " ")
+		if want := `traces | where message has "` + a.message + `"`; q != want {
+			problems = append(problems, fmt.Sprintf("%s is %q, want %q: the line the code logs as %s", a.variable, q, want, a.message))
+		}
+		for _, c := range infracheck.BareBooleanComparisons(q) {
+			problems = append(problems, a.variable+" compares with a bare boolean: "+c)
+		}
+		for _, c := range infracheck.TraceColumnsBeyondMessage(q) {
+			problems = append(problems, a.variable+" reads a column the handler's console lines do not carry: "+c)
+		}
+	}
+	f := parse(t, path)[0]
+	rs, errs := infracheck.AllResources([]*infracheck.File{f})
+	problems = append(problems, errs...)
+	used := map[string]string{}     // query variable → rule
+	severity := map[string]string{} // severity → rule
+	for _, r := range rs {
+		if !strings.EqualFold(r.Type, "Microsoft.Insights/scheduledQueryRules") {
+			continue
+		}
+		crit := infracheck.Lookup(f, r.Body, "properties", "criteria", "allOf")
+		if crit == nil || crit.Type != "array" || len(crit.Children) != 1 {
+			problems = append(problems, r.Symbol+": want one criterion")
+			continue
+		}
+		q := infracheck.Lookup(f, crit.Children[0], "query")
+		if q == nil {
+			problems = append(problems, r.Symbol+": no query")
+			continue
+		}
+		if other, ok := used[f.Text(q)]; ok {
+			problems = append(problems, fmt.Sprintf("%s and %s both alert on %s", other, r.Symbol, f.Text(q)))
+		}
+		used[f.Text(q)] = r.Symbol
+		sev := infracheck.Lookup(f, r.Body, "properties", "severity")
+		if sev == nil {
+			problems = append(problems, r.Symbol+": no severity")
+		} else if other, ok := severity[f.Text(sev)]; ok {
+			problems = append(problems, fmt.Sprintf("%s and %s share severity %s: give each its own", other, r.Symbol, f.Text(sev)))
+		} else {
+			severity[f.Text(sev)] = r.Symbol
+		}
+	}
+	for _, v := range []string{"query", messageAlerts[0].variable, messageAlerts[1].variable} {
+		if _, ok := used[v]; !ok {
+			problems = append(problems, "no alert rule queries "+v)
+		}
+	}
+	return problems
+}
+
+func TestTheWatchAndDriftAlertsReadTheLinesTheCodeLogs(t *testing.T) {
+	t.Parallel()
+	for _, p := range alertRuleProblems(t, filepath.Join(root, "infra", "modules", "alerts.bicep")) {
+		t.Error(p)
+	}
+}
+
+func TestTheWatchAndDriftAlertCheckFailsWhenTheyDrift(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, old, new, want string }{
+		{"a renamed watch message", `message has "watched event"`, `message has "watch matched"`, "the line the code logs as " + ingest.LogWatched},
+		{"a renamed drift message", `message has "webhook drift"`, `message has "drift"`, "the line the code logs as " + reconcile.LogDrift},
+		{"the watch read from customDimensions", `traces | where message has "watched event"`, `traces | where customDimensions.msg == "watched event"`, "customDimensions"},
+		{"the drift alert left out", "query: driftQuery", "query: query", "no alert rule queries driftQuery"},
+		{"two alerts of one severity", "severity: 1", "severity: 2", "share severity 2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			problems := alertRuleProblems(t, brokenCopy(t, "modules/alerts.bicep", tt.old, tt.new))
+			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tt.want) }) {
+				t.Errorf("problems %q, want one about %s", problems, tt.want)
+			}
+		})
+	}
 }
 
 // alertProblems checks that the alert's query looks for what the code
