@@ -1,7 +1,9 @@
-// Lets the app's identity read the delivery history of exactly its own
-// webhooks, and nothing else: a custom role with the two actions the
-// reconciler uses (Microsoft.ContainerRegistry provider operations:
-// webhooks/read and webhooks/listEvents/action), assigned on each webhook
+// Lets the app's identity read the configuration and the delivery history
+// of exactly its own webhooks, and nothing else: a custom role with the two
+// actions the reconciler uses (Microsoft.ContainerRegistry provider
+// operations: webhooks/read, for the drift check's GET of a webhook's
+// status, actions and scope, which carries no custom header and so no key;
+// webhooks/listEvents/action, for the history), assigned on each webhook
 // rather than on the registry, so the app cannot read other webhooks'
 // configuration, keys included. Not Contributor, which would let it change
 // the registry.

@@ -25,7 +25,14 @@ var webhookOperations = []string{
 }
 
 // reconcilerNeeds are the operations the reconciler calls: it reads a
-// webhook's delivery history (POST .../webhooks/W/listEvents).
+// webhook's configuration (GET .../webhooks/W, WebhooksClient.Get: status,
+// actions and scope, the drift check) and its delivery history (POST
+// .../webhooks/W/listEvents). webhooks/read "Gets the properties of the
+// specified webhook or lists all the webhooks" (the operations list
+// above); the properties it returns are actions, provisioningState, scope
+// and status, not the service URI or custom headers, which only
+// getCallbackConfig returns (the REST model WebhookProperties), so it does
+// not reveal the key. Not ping: the optional ping probe is not built.
 var reconcilerNeeds = []string{
 	"Microsoft.ContainerRegistry/registries/webhooks/read",
 	"Microsoft.ContainerRegistry/registries/webhooks/listEvents/action",

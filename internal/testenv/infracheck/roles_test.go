@@ -24,12 +24,15 @@ func TestTheReconcilersRoleIsLeastPrivilege(t *testing.T) {
 func TestTheRoleCheckFailsOnAWiderRole(t *testing.T) {
 	t.Parallel()
 	const listEvents = "'Microsoft.ContainerRegistry/registries/webhooks/listEvents/action'"
+	const read = "'Microsoft.ContainerRegistry/registries/webhooks/read'"
 	const name = "name: guid(registry.id, 'acrsink-webhook-history-reader')"
 	tests := []struct{ name, old, new, want string }{
 		{"a wildcard", listEvents, "'Microsoft.ContainerRegistry/*'", `action "Microsoft.ContainerRegistry/*" is not one of the provider's webhook operations`},
 		{"a misspelled action", listEvents, "'Microsoft.ContainerRegistry/registries/webhooks/listevents'", `"Microsoft.ContainerRegistry/registries/webhooks/listevents" is not one`},
 		{"an action it does not need", listEvents, listEvents + "\n          'Microsoft.ContainerRegistry/registries/webhooks/getCallbackConfig/action'", "want exactly what the reconciler calls"},
 		{"listEvents left out", "          " + listEvents + "\n", "", "want exactly what the reconciler calls"},
+		{"webhooks/read left out, so the drift check cannot read a webhook", "          " + read + "\n", "", "want exactly what the reconciler calls"},
+		{"the ping the optional probe would need", listEvents, listEvents + "\n          'Microsoft.ContainerRegistry/registries/webhooks/ping/action'", "want exactly what the reconciler calls"},
 		{"a data action", "dataActions: []", "dataActions: [\n          'Microsoft.ContainerRegistry/registries/pull/read'\n        ]", "dataActions"},
 		{"assignable across the subscription", "      resourceGroup().id\n", "      subscription().id\n", "want the registry's resource group alone"},
 		{"assignable in the registry alone, as before", "      resourceGroup().id\n", "      registry.id\n", "assignableScopes [ registry.id ], want the registry's resource group alone"},
