@@ -146,6 +146,16 @@ module alerts 'modules/alerts.bicep' = {
   }
 }
 
+module workbook 'modules/workbook.bicep' = {
+  name: 'workbook'
+  params: {
+    name: 'acrsink-${token}'
+    location: location
+    tags: tags
+    componentId: monitoring.outputs.id
+  }
+}
+
 module monitoringAccess 'modules/monitoring-access.bicep' = {
   name: 'monitoring-access'
   params: {
