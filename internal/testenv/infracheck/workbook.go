@@ -40,7 +40,7 @@ func WorkbookPanels(f *File) []Panel {
 	return out
 }
 
-// literal is the text of a string literal, between its quotes (''' or '),
+// literal is the text of a string literal, between its quotes (”' or '),
 // escapes read for a one-line one; anything else is its source text.
 func literal(f *File, n *Node) string {
 	if n == nil {

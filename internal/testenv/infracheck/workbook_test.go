@@ -296,4 +296,3 @@ func TestTheWorkbookIsDeployedOnTheApplicationInsightsComponent(t *testing.T) {
 		t.Errorf("a workbook on no component passed: %q", p)
 	}
 }
-
