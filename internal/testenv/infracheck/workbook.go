@@ -40,8 +40,9 @@ func WorkbookPanels(f *File) []Panel {
 	return out
 }
 
-// literal is the text of a string literal, between its quotes (”' or '),
-// escapes read for a one-line one; anything else is its source text.
+// literal is the text of a string literal between its quotes (a
+// multi-line one's three, or one), with a one-line one's escapes read;
+// anything else is its source text.
 func literal(f *File, n *Node) string {
 	if n == nil {
 		return ""

@@ -90,7 +90,9 @@ func loggedLines(t *testing.T) map[string][]string {
 		Store:    lineStore{},
 		Logger:   log,
 	}
-	rc.Run(context.Background()) //nolint:errcheck // the failed run is one of the lines wanted
+	if _, err := rc.Run(context.Background()); err == nil {
+		t.Fatal("the run with a webhook it cannot read did not fail")
+	}
 	lines := map[string][]string{}
 	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
 		var v struct{ Msg string }
