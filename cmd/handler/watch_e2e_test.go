@@ -170,11 +170,11 @@ func TestAWatchedDeleteTheReconcilerRecoversIsLoggedThenOnce(t *testing.T) {
 			t.Fatalf("run %d: %d %s: %v", run, inv.Status, inv.Body, inv.Err)
 		}
 	}
-	lines := watchedLines(t, h, "r-lost-delete")
+	watchedLines(t, h, "r-lost-delete")
 	// Lines that might lag would be here by the next run's report: wait a
 	// moment for a stray second one before counting.
 	time.Sleep(200 * time.Millisecond)
-	lines = watchedLines(t, h, "")
+	lines := watchedLines(t, h, "")
 	if len(lines) != 2 {
 		t.Fatalf("%d watched lines, want 2 (the webhook's, and the recovered delete's once in two runs):\n%s", len(lines), strings.Join(lines, "\n"))
 	}
