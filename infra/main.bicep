@@ -28,6 +28,9 @@ param webhookRegions string = ''
 @description('Webhook scope: repo:tag, repo:*, or empty for the whole registry.')
 param webhookScope string = ''
 
+@description('Watched deletes and quarantines (ACRSINK_WATCH): comma-separated repository-glob[:tag-glob] patterns, * matching any run of characters, / included (prod/*, *:release-*); empty watches nothing. The app reads it at start: changing it redeploys infra, not the app.')
+param watchList string = ''
+
 @description('Actions the webhook posts.')
 param webhookActions array = [
   'push'
@@ -131,6 +134,7 @@ module app 'modules/functionapp.bicep' = {
     restrictInbound: restrictInbound
     reconcileWebhooks: join(webhookIds, ',')
     reconcileSchedule: reconcileSchedule
+    watchList: watchList
     instanceMemoryMB: instanceMemoryMB
   }
 }

@@ -44,7 +44,7 @@ func seeded(t *testing.T) func(string) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ingest.Event(context.Background(), st, ev, document.SourceWebhook, ev.Raw, ev.Time()); err != nil {
+		if _, err := ingest.Event(context.Background(), st, nil, ev, document.SourceWebhook, ev.Raw, ev.Time()); err != nil {
 			t.Fatal(err)
 		}
 	}

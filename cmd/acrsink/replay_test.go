@@ -69,7 +69,7 @@ func TestReplayStoresExactlyTheMissingEventsOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ingest.Event(context.Background(), st, ev, document.SourceWebhook, ev.Raw, ev.Time()); err != nil {
+	if _, err := ingest.Event(context.Background(), st, nil, ev, document.SourceWebhook, ev.Raw, ev.Time()); err != nil {
 		t.Fatal(err)
 	}
 
@@ -238,7 +238,7 @@ func TestADryRunOverAPartlyStoredHistoryReportsWhatTheRealRunThenDoes(t *testing
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ingest.Event(context.Background(), st, ev, document.SourceEventGrid, ev.Raw, ev.Time()); err != nil {
+		if _, err := ingest.Event(context.Background(), st, nil, ev, document.SourceEventGrid, ev.Raw, ev.Time()); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -48,21 +48,7 @@ var (
 // stand-in Functions host, on a container of its own.
 func startHost(t *testing.T, extraEnv ...string) (*functionshost.Host, *store.Cosmos) {
 	t.Helper()
-	root, err := repo.Root()
-	if err != nil {
-		t.Fatal(err)
-	}
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "acrsink-handler")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		handler, buildErr = functionshost.BuildHandler(context.Background(), root, dir)
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
+	root := buildHandler(t)
 	app, err := functionshost.LoadApp(root)
 	if err != nil {
 		t.Fatal(err)
@@ -87,6 +73,28 @@ func startHost(t *testing.T, extraEnv ...string) (*functionshost.Host, *store.Co
 	// Whatever the test did, no key reached the log (runs before Stop).
 	t.Cleanup(func() { assertNoSecrets(t, h) })
 	return h, st
+}
+
+// buildHandler builds the real handler binary, once for the package, into
+// handler, and returns the repository's root.
+func buildHandler(t *testing.T) string {
+	t.Helper()
+	root, err := repo.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "acrsink-handler")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		handler, buildErr = functionshost.BuildHandler(context.Background(), root, dir)
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return root
 }
 
 func post(t *testing.T, url string, body []byte, header ...string) (int, string) {

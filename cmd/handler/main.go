@@ -22,9 +22,11 @@ import (
 	"github.com/acrsink/acrsink/internal/config"
 	"github.com/acrsink/acrsink/internal/gcpolicy"
 	"github.com/acrsink/acrsink/internal/identity"
+	"github.com/acrsink/acrsink/internal/ingest"
 	"github.com/acrsink/acrsink/internal/reconcile"
 	"github.com/acrsink/acrsink/internal/server"
 	"github.com/acrsink/acrsink/internal/store"
+	"github.com/acrsink/acrsink/internal/watch"
 )
 
 func main() {
@@ -51,6 +53,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	armCfg, err := arm.ParseSettings(cfg.ReconcileWebhooks, cfg.ARMEndpoint)
 	if err != nil {
 		return err
+	}
+	watched, err := watch.Parse(cfg.Watch)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
 	}
 	if *port != "" && getenv("FUNCTIONS_CUSTOMHANDLER_PORT") == "" && getenv("FUNCTIONS_HTTPWORKER_PORT") == "" {
 		cfg.Port = *port
@@ -86,9 +92,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	rec := &reconcile.Reconciler{Webhooks: armCfg.Webhooks, Store: st, Logger: log}
+	var w *ingest.Watch
+	if !watched.Empty() {
+		w = &ingest.Watch{List: watched, Logger: log}
+		log.Info("watching deletes and quarantines (ACRSINK_WATCH)", slog.Int("patterns", watched.Len()))
+	}
+	rec := &reconcile.Reconciler{Webhooks: armCfg.Webhooks, Store: st, Logger: log, Watch: w}
 	if len(armCfg.Webhooks) > 0 {
-		rec.Lister = arm.New(armCfg.Cloud, cred, arm.Options{})
+		c := arm.New(armCfg.Cloud, cred, arm.Options{})
+		rec.Lister, rec.Checker = c, c
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(*host, cfg.Port))
 	if err != nil {
@@ -107,6 +119,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return server.Serve(ctx, log, ln, cfg.RequestTimeout, server.New(server.Options{
 		Logger:     log,
 		Store:      st,
+		Watch:      w,
 		Keys:       cfg.Keys,
 		Timeout:    cfg.RequestTimeout,
 		Reconciler: rec,

@@ -17,6 +17,9 @@ param functionKeys string
 param reconcileWebhooks string
 @description('When the reconciler runs (NCRONTAB).')
 param reconcileSchedule string
+@description('Watched deletes and quarantines (ACRSINK_WATCH), comma-separated patterns; empty for none.')
+param watchList string = ''
+
 @description('Memory of each instance, in MB: 512 (0.25 core), 2048 (1 core) or 4096 (2 cores).')
 @allowed([
   512
@@ -154,6 +157,11 @@ resource app 'Microsoft.Web/sites@2024-11-01' = {
           // both ways).
           name: 'AzureWebJobs.reconcile.Disabled'
           value: empty(reconcileWebhooks) ? 'true' : 'false'
+        }
+        {
+          // Read once at start; a bad pattern stops the handler there.
+          name: 'ACRSINK_WATCH'
+          value: watchList
         }
         {
           // reconcile/function.json's %ACRSINK_RECONCILE_SCHEDULE%: the host

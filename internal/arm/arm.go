@@ -1,5 +1,5 @@
 // Package arm talks to an ACR webhook through Azure Resource Manager: its
-// delivery history (listEvents, every page) and its ping, with the
+// delivery history (listEvents, every page), its configuration and its ping, with the
 // armcontainerregistry SDK. The history comes back as internal/history
 // deliveries, the same thing a file from az acr webhook list-events gives.
 package arm
@@ -205,7 +205,7 @@ func (c *Client) History(ctx context.Context, w Webhook) ([]history.Delivery, er
 		}
 		var raw *http.Response
 		if _, err := pager.NextPage(policy.WithCaptureResponse(ctx, &raw)); err != nil {
-			return out, fmt.Errorf("%s: %s", w, reason(err))
+			return out, fmt.Errorf("%s: %s", w, reason(err, "read this webhook's events", "listEvents/action"))
 		}
 		body, err := runtime.Payload(raw)
 		if err != nil {
@@ -228,7 +228,7 @@ func (c *Client) Ping(ctx context.Context, w Webhook) (string, error) {
 	}
 	resp, err := wc.Ping(ctx, w.ResourceGroup, w.Registry, w.Name, nil)
 	if err != nil {
-		return "", fmt.Errorf("%s: ping: %s", w, reason(err))
+		return "", fmt.Errorf("%s: ping: %s", w, reason(err, "ping this webhook", "ping/action"))
 	}
 	if resp.ID == nil {
 		return "", nil
@@ -236,9 +236,60 @@ func (c *Client) Ping(ctx context.Context, w Webhook) (string, error) {
 	return *resp.ID, nil
 }
 
+// Config is a webhook's configuration as Resource Manager reports it: the
+// properties of a GET of the webhook (learn.microsoft.com/rest/api/
+// containerregistry/webhooks/get; the example in azure-rest-api-specs,
+// Microsoft.ContainerRegistry/stable/2023-07-01/examples/WebhookGet.json:
+// properties.status, scope, actions, provisioningState). The service URI
+// and custom headers are not in it: only getCallbackConfig returns them.
+type Config struct {
+	// Status is "enabled" or "disabled".
+	Status string
+	// Actions are the actions it posts (push, delete, quarantine,
+	// chart_push, chart_delete).
+	Actions []string
+	// Scope is repo:tag, repo:* or repo; empty means the whole registry.
+	Scope             string
+	ProvisioningState string
+}
+
+// Config reads w's configuration (WebhooksClient.Get; the role needs
+// Microsoft.ContainerRegistry/registries/webhooks/read).
+func (c *Client) Config(ctx context.Context, w Webhook) (Config, error) {
+	wc, err := c.webhooks(w.Subscription)
+	if err != nil {
+		return Config{}, err
+	}
+	resp, err := wc.Get(ctx, w.ResourceGroup, w.Registry, w.Name, nil)
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %s", w, reason(err, "read this webhook's configuration", "read"))
+	}
+	var cfg Config
+	p := resp.Properties
+	if p == nil {
+		return cfg, nil
+	}
+	if p.Status != nil {
+		cfg.Status = string(*p.Status)
+	}
+	if p.Scope != nil {
+		cfg.Scope = *p.Scope
+	}
+	if p.ProvisioningState != nil {
+		cfg.ProvisioningState = string(*p.ProvisioningState)
+	}
+	for _, a := range p.Actions {
+		if a != nil {
+			cfg.Actions = append(cfg.Actions, string(*a))
+		}
+	}
+	return cfg, nil
+}
+
 // reason says in a few words why a Resource Manager call failed, and what
-// to do where that is clear. It quotes ARM's error code, never a body.
-func reason(err error) string {
+// to do where that is clear: what was not allowed, and the webhook action
+// the identity needs for it. It quotes ARM's error code, never a body.
+func reason(err error, what, action string) string {
 	var re *azcore.ResponseError
 	if !errors.As(err, &re) {
 		if errors.Is(err, context.DeadlineExceeded) {
@@ -253,7 +304,7 @@ func reason(err error) string {
 	code := fmt.Sprintf("%d %s", re.StatusCode, re.ErrorCode)
 	switch re.StatusCode {
 	case http.StatusUnauthorized, http.StatusForbidden:
-		return code + ": not allowed to read this webhook's events; the identity needs Microsoft.ContainerRegistry/registries/webhooks/listEvents/action on it"
+		return code + ": not allowed to " + what + "; the identity needs Microsoft.ContainerRegistry/registries/webhooks/" + action + " on it"
 	case http.StatusNotFound:
 		return code + ": no such webhook (or registry, or resource group)"
 	case http.StatusTooManyRequests:

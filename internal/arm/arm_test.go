@@ -174,3 +174,38 @@ func TestAHistoryLongerThanMaxPagesIsReadAsFarAsTheCapAndSaysMore(t *testing.T) 
 		t.Errorf("read %s to %s", ds[0].ID, ds[len(ds)-1].ID)
 	}
 }
+
+func TestConfigReadsAWebhooksStatusActionsAndScope(t *testing.T) {
+	tests := []struct {
+		name string
+		hook *armtest.Hook
+		want arm.Config
+		err  string
+	}{
+		{"a webhook as infra/ deploys it", &armtest.Hook{},
+			arm.Config{Status: "enabled", Actions: []string{"push", "delete", "quarantine", "chart_push", "chart_delete"}, ProvisioningState: "Succeeded"}, ""},
+		{"a disabled, narrowed webhook", &armtest.Hook{Status: "disabled", Actions: []string{"push"}, Scope: "prod:*"},
+			arm.Config{Status: "disabled", Actions: []string{"push"}, Scope: "prod:*", ProvisioningState: "Succeeded"}, ""},
+		{"a forbidden read names the permission the identity needs", &armtest.Hook{ConfigFault: armtest.Fault{Status: 403, Code: "AuthorizationFailed"}},
+			arm.Config{}, "403 AuthorizationFailed: not allowed to read this webhook's configuration; the identity needs Microsoft.ContainerRegistry/registries/webhooks/read"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, s, _ := client(t)
+			s.Add(armtest.WebhookID("myregistry", "acrsink"), tt.hook)
+			got, err := c.Config(context.Background(), webhook(t, "acrsink"))
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want one saying %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil || got.Status != tt.want.Status || got.Scope != tt.want.Scope || got.ProvisioningState != tt.want.ProvisioningState || !slices.Equal(got.Actions, tt.want.Actions) {
+				t.Fatalf("Config = %+v, %v; want %+v", got, err, tt.want)
+			}
+			if calls := s.Calls(); len(calls) != 1 || !strings.HasPrefix(calls[0], "GET /subscriptions/") || !strings.HasSuffix(calls[0], "/webhooks/acrsink") {
+				t.Errorf("calls %q, want one GET of the webhook", calls)
+			}
+		})
+	}
+}

@@ -52,6 +52,7 @@ var Settings = []Setting{
 	{Name: "ACRSINK_LOG_LEVEL", Where: Local, Default: "info", Doc: "debug, info, warn or error."},
 	{Name: "ACRSINK_RECONCILE_WEBHOOKS", Where: Azure, Doc: "Resource ids of the webhooks whose delivery history the reconciler reads, comma-separated; empty turns it off. infra/ sets it to the webhooks it makes; a malformed id stops the handler at start, naming this setting."},
 	{Name: "ACRSINK_RECONCILE_SCHEDULE", Where: Azure, Default: "0 */10 * * * *", Doc: "When the reconciler runs: an NCRONTAB expression the Functions host reads from reconcile/function.json (%ACRSINK_RECONCILE_SCHEDULE%); it must be set, or the host does not load the function. The default is every 10 minutes. The handler never reads it."},
+	{Name: "ACRSINK_WATCH", Where: Azure, Doc: "Watched deletes and quarantines: comma-separated repository-glob[:tag-glob] patterns, * matching any run of characters, / included (prod/*, *:release-*). A delete, quarantine or chart_delete that matches is stored marked \"watched\": true and logged once as \"watched event\", which an alert reads; a push never is. A pattern with a tag never matches a delete, which ACR sends without one. Empty watches nothing; a bad pattern stops the handler at start, naming it. infra/ sets it from its watch parameter (azd env set ACRSINK_WATCH)."},
 	{Name: "GOGC", Where: Local, Doc: "Go's garbage collector target, read by the Go runtime; unset means the handler's own policy, 800 (internal/gcpolicy). Also an app setting in Azure, to override."},
 	{Name: "GOMEMLIMIT", Where: Azure, Doc: "Go's soft memory limit, read by the Go runtime; infra/ sets a quarter of the instance memory (512MiB at the default 2048 MB), the rest being the Functions host's and the platform's. Unset: no limit."},
 	{Name: "ACRSINK_ARM_ENDPOINT", Where: Azure, Default: DefaultARMEndpoint, Doc: "Azure Resource Manager endpoint for the webhooks' history (its cloud's; infra/ sets environment().resourceManager). The token audience follows it: the cloud's own for Azure public, China and US Government, the endpoint itself otherwise. Its cloud is also that of the one credential the store and Resource Manager share: the Microsoft Entra authority that a service principal or workload identity signs in with (az login keeps its own cloud; a managed identity needs none). Must be https."},
@@ -85,6 +86,8 @@ type Config struct {
 	// ARMEndpoint is ACRSINK_ARM_ENDPOINT as given: arm.ParseSettings reads
 	// its cloud.
 	ARMEndpoint string
+	// Watch is ACRSINK_WATCH as given: watch.Parse reads it.
+	Watch string
 }
 
 // UsesEmulatorDefault reports whether no Cosmos account was configured and
@@ -117,6 +120,7 @@ func Load(getenv func(string) string) (Config, error) {
 		AzureClientID:    get("AZURE_CLIENT_ID"),
 		LogLevel:         strings.ToLower(get("ACRSINK_LOG_LEVEL")),
 		ARMEndpoint:      get("ACRSINK_ARM_ENDPOINT"),
+		Watch:            get("ACRSINK_WATCH"),
 	}
 	c.Keys = list(get("ACRSINK_FUNCTION_KEYS"))
 	c.ReconcileWebhooks = list(get("ACRSINK_RECONCILE_WEBHOOKS"))

@@ -58,6 +58,10 @@ type Document struct {
 	// above (acr.Event.Anomalies), or kept in another form (a payload too
 	// deep for Cosmos DB); left out when nothing was.
 	Anomalies []string `json:"anomalies,omitempty"`
+	// Watched marks a delete, quarantine or chart_delete that matched
+	// ACRSINK_WATCH when it was stored (internal/ingest sets it); left out
+	// otherwise.
+	Watched bool `json:"watched,omitempty"`
 	// Payload is the event exactly as it was received: the evidence of what
 	// ACR (or Event Grid) said. Marshal writes it; omitempty only keeps
 	// encoding/json from writing it twice there.
@@ -91,10 +95,10 @@ func (d Document) Marshal() ([]byte, error) {
 }
 
 // sizeHint is a little more than the encoded document when nothing in it
-// needs escaping: its strings, its keys and punctuation (under 300 bytes),
+// needs escaping: its strings, its keys and punctuation (under 320 bytes),
 // its payload. One buffer of that size holds the whole document.
 func (d *Document) sizeHint(payload int) int {
-	n := payload + 320
+	n := payload + 336
 	for _, s := range d.Anomalies {
 		n += len(s) + 3
 	}

@@ -7,10 +7,12 @@ package ingest
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"time"
 
 	"github.com/acrsink/acrsink/internal/acr"
 	"github.com/acrsink/acrsink/internal/document"
+	"github.com/acrsink/acrsink/internal/watch"
 )
 
 // Store is what ingesting needs of a store: create a document unless its id
@@ -82,19 +84,56 @@ func (o Outcome) String() string {
 	return "unknown"
 }
 
+// Watch is ACRSINK_WATCH at work: which deletes and quarantines are
+// marked watched, and where their line goes. A nil *Watch watches
+// nothing.
+type Watch struct {
+	List   watch.List
+	Logger *slog.Logger
+}
+
+// watched reports whether ev is a watched event: a delete, quarantine or
+// chart_delete whose repository and tag match the list. A push never is:
+// the list is for what an operator would want a ticket about, things
+// going away.
+func (w *Watch) watched(ev *acr.Event) bool {
+	if w == nil || w.List.Empty() {
+		return false
+	}
+	switch ev.Action {
+	case acr.ActionDelete, acr.ActionQuarantine, acr.ActionChartDelete:
+		return w.List.Match(ev.Target.Repository, ev.Target.Tag)
+	}
+	return false
+}
+
 // Event stores ev, already validated, as it came in by source. payload is
 // the evidence kept with it (see document.New). The outcome is Stored,
 // Duplicate or Ignored; with an error, it is 0.
-func Event(ctx context.Context, s Store, ev acr.Event, source string, payload json.RawMessage, now time.Time) (Outcome, error) {
+//
+// An event w watches is stored marked watched, and when it is stored now
+// (not a redelivery, which finds its document there) it raises one
+// LogWatched line: every door, the reconciler's included, comes through
+// here, so the line is raised once per event whichever door took it.
+func Event(ctx context.Context, s Store, w *Watch, ev acr.Event, source string, payload json.RawMessage, now time.Time) (Outcome, error) {
 	if ev.Action == acr.ActionPing {
 		return Ignored, nil
 	}
-	created, err := s.Create(ctx, document.New(ev, source, payload, now))
+	doc := document.New(ev, source, payload, now)
+	doc.Watched = w.watched(&ev)
+	created, err := s.Create(ctx, doc)
 	if err != nil {
 		return 0, err
 	}
 	if !created {
 		return Duplicate, nil
+	}
+	if doc.Watched && w.Logger != nil {
+		w.Logger.LogAttrs(ctx, slog.LevelWarn, LogWatched,
+			slog.String("eventId", acr.Clip(ev.ID)), slog.String("action", acr.Clip(ev.Action)),
+			slog.String("repository", acr.Clip(ev.Target.Repository)), slog.String("tag", acr.Clip(ev.Target.Tag)),
+			slog.String("digest", acr.Clip(ev.Target.Digest)), slog.String("region", acr.Clip(ev.Region)),
+			slog.String("source", source))
 	}
 	return Stored, nil
 }

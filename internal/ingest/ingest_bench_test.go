@@ -37,7 +37,7 @@ func BenchmarkDecodeValidateMap(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, err := ingest.Event(context.Background(), st, ev, document.SourceWebhook, ev.Raw, now); err != nil {
+				if _, err := ingest.Event(context.Background(), st, nil, ev, document.SourceWebhook, ev.Raw, now); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -53,7 +53,7 @@ func TestIgnoredStoredAndDuplicateOutcomes(t *testing.T) {
 		ev   acr.Event
 		want ingest.Outcome
 	}{{ping, ingest.Ignored}, {ev, ingest.Stored}, {ev, ingest.Duplicate}} {
-		got, err := ingest.Event(context.Background(), st, tt.ev, document.SourceWebhook, tt.ev.Raw, time.Now())
+		got, err := ingest.Event(context.Background(), st, nil, tt.ev, document.SourceWebhook, tt.ev.Raw, time.Now())
 		if err != nil || got != tt.want {
 			t.Errorf("%s: %v, %v; want %v", tt.ev.Action, got, err, tt.want)
 		}

@@ -1,13 +1,19 @@
 package ingest_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/acrsink/acrsink/internal/acr"
+	"github.com/acrsink/acrsink/internal/document"
 	"github.com/acrsink/acrsink/internal/ingest"
+	"github.com/acrsink/acrsink/internal/watch"
 )
 
 // The names are read by people and programs: stored, duplicate and ignored
@@ -93,5 +99,66 @@ func TestAPanicInOneCallFailsThatItemAndNoOther(t *testing.T) {
 	})
 	if len(done) != 9 || len(panicked) != 1 || panicked[7] != "panic: bug" {
 		t.Errorf("done %v, panicked %v; want the other 9 done and item 7 reported as \"panic: bug\"", done, panicked)
+	}
+}
+
+// docStore keeps documents by id, as the store does.
+type docStore struct {
+	mu   sync.Mutex
+	docs map[string]document.Document
+}
+
+func (m *docStore) Create(_ context.Context, d document.Document) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.docs[d.ID]; ok {
+		return false, nil
+	}
+	m.docs[d.ID] = d
+	return true, nil
+}
+
+func TestOnlyAStoredDeleteOrQuarantineThatMatchesIsWatchedAndLoggedOnce(t *testing.T) {
+	list, err := watch.Parse("prod/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, action, repo string
+		watched            bool
+	}{
+		{"a matching delete is watched", acr.ActionDelete, "prod/api", true},
+		{"a matching quarantine is watched", acr.ActionQuarantine, "prod/api", true},
+		{"a matching chart_delete is watched", acr.ActionChartDelete, "prod/chart", true},
+		{"a matching push is not", acr.ActionPush, "prod/api", false},
+		{"a matching chart_push is not", acr.ActionChartPush, "prod/chart", false},
+		{"a delete elsewhere is not", acr.ActionDelete, "dev/api", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var log bytes.Buffer
+			w := &ingest.Watch{List: list, Logger: slog.New(slog.NewJSONHandler(&log, nil))}
+			st := &docStore{docs: map[string]document.Document{}}
+			ev := acr.Event{ID: "e1", Action: tt.action, Target: acr.Target{Repository: tt.repo}}
+			for range 2 { // the second is a redelivery
+				if _, err := ingest.Event(context.Background(), st, w, ev, document.SourceWebhook, []byte(`{}`), time.Now()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := st.docs["e1"].Watched; got != tt.watched {
+				t.Errorf("watched = %v, want %v", got, tt.watched)
+			}
+			if n, want := strings.Count(log.String(), `"msg":"`+ingest.LogWatched+`"`), map[bool]int{true: 1, false: 0}[tt.watched]; n != want {
+				t.Errorf("%d lines, want %d:\n%s", n, want, log.String())
+			}
+		})
+	}
+}
+
+func TestANilWatchWatchesNothing(t *testing.T) {
+	st := &docStore{docs: map[string]document.Document{}}
+	ev := acr.Event{ID: "e1", Action: acr.ActionDelete, Target: acr.Target{Repository: "prod/api"}}
+	if _, err := ingest.Event(context.Background(), st, nil, ev, document.SourceWebhook, []byte(`{}`), time.Now()); err != nil || st.docs["e1"].Watched {
+		t.Fatalf("err %v, watched %v", err, st.docs["e1"].Watched)
 	}
 }

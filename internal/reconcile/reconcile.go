@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +29,12 @@ type Lister interface {
 	History(ctx context.Context, w arm.Webhook) ([]history.Delivery, error)
 }
 
+// Checker reads a webhook's configuration (arm.Client does, from
+// Resource Manager).
+type Checker interface {
+	Config(ctx context.Context, w arm.Webhook) (arm.Config, error)
+}
+
 // Budgets that keep a run well inside the Functions timeout (30 minutes by
 // default on Flex Consumption, learn.microsoft.com functions-scale): the
 // next run picks up whatever this one did not finish.
@@ -41,8 +49,14 @@ const (
 type Reconciler struct {
 	Webhooks []arm.Webhook
 	Lister   Lister
-	Store    replay.Store
-	Logger   *slog.Logger
+	// Checker, when set, reads each webhook's configuration on each run
+	// and the run reports its drift (see Drift).
+	Checker Checker
+	Store   replay.Store
+	Logger  *slog.Logger
+	// Watch marks and logs the watched events a run recovers (see
+	// ingest.Watch); nil watches nothing.
+	Watch *ingest.Watch
 
 	idle sync.Once
 }
@@ -71,6 +85,11 @@ type Report struct {
 	// ones left are older than every one read, and earlier runs read them.
 	More   bool     `json:"more,omitempty"`
 	Errors []string `json:"errors,omitempty"`
+	// Drift says, one item apiece, how the webhook's configuration keeps
+	// events from acrsink (see Drift), or that it could not be read. It is
+	// logged as LogDrift, which has its own alert, and does not fail the
+	// run: the events that were sent were stored.
+	Drift []string `json:"drift,omitempty"`
 }
 
 // OK reports whether everything that needed storing was stored.
@@ -117,6 +136,9 @@ func (rc *Reconciler) Run(ctx context.Context) ([]Report, error) {
 		if r.More {
 			attrs = append(attrs, slog.Bool("more", true), slog.String("left", fmt.Sprintf("the pages after the first %d, not read", arm.MaxPages)))
 		}
+		if len(r.Drift) > 0 {
+			log.LogAttrs(ctx, slog.LevelError, LogDrift, slog.String("webhook", w.String()), slog.String("id", acr.Clip(w.ID)), slog.Any("drift", r.Drift))
+		}
 		switch {
 		case r.OK() && r.More:
 			// Worth a look, not an alert.
@@ -142,6 +164,16 @@ func (rc *Reconciler) one(ctx context.Context, w arm.Webhook) Report {
 	ctx, cancel := context.WithTimeout(ctx, WebhookBudget)
 	defer cancel()
 	r := Report{Webhook: w.ID}
+	if rc.Checker != nil {
+		// Before the history, so that a history that takes the whole
+		// budget leaves the check its time.
+		c, err := rc.Checker.Config(ctx, w)
+		if err != nil {
+			r.Drift = []string{"configuration not read: " + acr.Clip(err.Error())}
+		} else {
+			r.Drift = Drift(c)
+		}
+	}
 	ds, err := rc.Lister.History(ctx, w)
 	switch {
 	case errors.Is(err, arm.ErrMore):
@@ -154,7 +186,7 @@ func (rc *Reconciler) one(ctx context.Context, w arm.Webhook) Report {
 		// What was read before a later page failed is still worth storing.
 		r.Errors = append(r.Errors, acr.Clip(err.Error()))
 	}
-	s := replay.Run(ctx, rc.Store, ds, replay.Options{Source: document.SourceReconcile})
+	s := replay.Run(ctx, rc.Store, ds, replay.Options{Source: document.SourceReconcile, Watch: rc.Watch})
 	r.count(s)
 	if r.Unfinished > 0 {
 		r.Errors = append(r.Errors, fmt.Sprintf("%d deliveries left for the next run: the run's time budget ran out", r.Unfinished))
@@ -205,4 +237,37 @@ func cutOffNewest(ds []history.Delivery) bool {
 		last = t
 	}
 	return last.After(first)
+}
+
+// Actions are the actions a webhook must post for acrsink to see every
+// event: the ones infra/ configures (main.bicep's webhookActions), every
+// action ACR has (learn.microsoft.com/rest/api/containerregistry/webhooks/
+// get, WebhookAction).
+var Actions = []string{acr.ActionPush, acr.ActionDelete, acr.ActionQuarantine, acr.ActionChartPush, acr.ActionChartDelete}
+
+// Drift says how c keeps events from acrsink, one item apiece; none when
+// it keeps none. What is wanted is what infra/ deploys: status enabled,
+// every action in Actions, and an empty scope, which is the whole
+// registry (the scope's documentation in armcontainerregistry's
+// WebhookProperties: "Empty means all events"). Any scope is narrower
+// than that: the reconciler does not know of a scope chosen on purpose
+// (main.bicep's webhookScope), and reports it on each run.
+func Drift(c arm.Config) []string {
+	var out []string
+	if c.Status != "enabled" {
+		out = append(out, fmt.Sprintf("status is %q, not enabled: ACR sends it nothing", acr.Clip(c.Status)))
+	}
+	var missing []string
+	for _, a := range Actions {
+		if !slices.Contains(c.Actions, a) {
+			missing = append(missing, a)
+		}
+	}
+	if len(missing) > 0 {
+		out = append(out, "actions lack "+strings.Join(missing, ", ")+": ACR sends no such event")
+	}
+	if c.Scope != "" {
+		out = append(out, fmt.Sprintf("scope is %q, not the whole registry: ACR sends no event outside it", acr.Clip(c.Scope)))
+	}
+	return out
 }

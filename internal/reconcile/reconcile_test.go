@@ -290,3 +290,29 @@ func TestEachDeliveryCountsUnderTheReportFieldOfItsReplayOutcome(t *testing.T) {
 		})
 	}
 }
+
+func TestDriftSaysHowAWebhooksConfigurationKeepsEventsAway(t *testing.T) {
+	all := []string{"push", "delete", "quarantine", "chart_push", "chart_delete"}
+	tests := []struct {
+		name string
+		c    arm.Config
+		want []string
+	}{
+		{"a webhook as infra/ deploys it has none", arm.Config{Status: "enabled", Actions: all}, nil},
+		{"the actions in another order are no drift", arm.Config{Status: "enabled", Actions: []string{"chart_delete", "chart_push", "quarantine", "delete", "push"}}, nil},
+		{"a disabled webhook is drift", arm.Config{Status: "disabled", Actions: all}, []string{`status is "disabled", not enabled: ACR sends it nothing`}},
+		{"a missing action is drift, naming it", arm.Config{Status: "enabled", Actions: []string{"push", "delete", "chart_push", "chart_delete"}}, []string{"actions lack quarantine: ACR sends no such event"}},
+		{"any scope is narrower than the whole registry", arm.Config{Status: "enabled", Actions: all, Scope: "prod:*"}, []string{`scope is "prod:*", not the whole registry: ACR sends no event outside it`}},
+		{"several drifts are each said", arm.Config{Status: "disabled", Scope: "x"}, []string{
+			`status is "disabled", not enabled: ACR sends it nothing`,
+			"actions lack push, delete, quarantine, chart_push, chart_delete: ACR sends no such event",
+			`scope is "x", not the whole registry: ACR sends no event outside it`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := reconcile.Drift(tt.c); fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("Drift(%+v) =\n%q\nwant\n%q", tt.c, got, tt.want)
+			}
+		})
+	}
+}

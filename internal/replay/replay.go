@@ -38,6 +38,9 @@ type Options struct {
 	Progress func(done, total int)
 	// Now is the clock for receivedAt; nil means time.Now.
 	Now func() time.Time
+	// Watch marks and logs the watched events stored (see ingest.Watch);
+	// nil watches nothing.
+	Watch *ingest.Watch
 }
 
 // Result is what happened to one delivery.
@@ -123,7 +126,7 @@ func one(ctx context.Context, st Store, d history.Delivery, o Options) Result {
 	case o.DryRun:
 		r.Outcome = ingest.WouldStore
 	default:
-		r.Outcome, r.Err = ingest.Event(ctx, st, d.Event, o.Source, d.Event.Raw, o.Now())
+		r.Outcome, r.Err = ingest.Event(ctx, st, o.Watch, d.Event, o.Source, d.Event.Raw, o.Now())
 		if r.Err != nil {
 			r.Outcome = ingest.Failed
 		}

@@ -292,7 +292,7 @@ func storeBatch(ctx context.Context, o Options, known *knownStored, items []*bat
 	// Each call writes only its own item; Each's return publishes them.
 	ingest.Each(ctx, len(todo), storeConcurrency, func(i int) {
 		it := todo[i]
-		it.outcome, it.err = ingest.Event(ctx, o.Store, it.ev, document.SourceEventGrid, it.env.Raw, now)
+		it.outcome, it.err = ingest.Event(ctx, o.Store, o.Watch, it.ev, document.SourceEventGrid, it.env.Raw, now)
 		if it.err == nil && it.outcome != ingest.Ignored {
 			known.add(it.ev.ID)
 		}

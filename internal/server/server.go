@@ -16,6 +16,9 @@ import (
 type Options struct {
 	Logger *slog.Logger
 	Store  ingest.Store
+	// Watch marks and logs the watched deletes and quarantines
+	// (ACRSINK_WATCH); nil watches nothing.
+	Watch *ingest.Watch
 	// Keys are the accepted function keys. Empty means no key check, which
 	// only an explicit opt-out may ask for (see config.CheckAuth).
 	Keys []string

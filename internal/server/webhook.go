@@ -43,7 +43,7 @@ func handleWebhook(o Options) http.Handler {
 			takeRegion(o.Logger, r, &ev, acr.RegionHeader+" header", strings.Join(vs, ","), true)
 			ri.Region = ev.Region
 		}
-		outcome, err := ingest.Event(r.Context(), o.Store, ev, document.SourceWebhook, ev.Raw, o.Now())
+		outcome, err := ingest.Event(r.Context(), o.Store, o.Watch, ev, document.SourceWebhook, ev.Raw, o.Now())
 		if err != nil {
 			storeFailed(o.Logger, w, r, ev, err)
 			return

@@ -1,6 +1,6 @@
 // Package armtest stands in, for tests, for the two Azure services the
 // reconciler talks to, in their wire formats: Resource Manager's ACR webhook
-// API (listEvents with nextLink pages, ping; over HTTPS, because azcore
+// API (listEvents with nextLink pages, ping, a GET of the webhook; over HTTPS, because azcore
 // sends no bearer token over plain HTTP) and App Service's managed identity
 // endpoint (IDENTITY_ENDPOINT, IDENTITY_HEADER), so the real SDK and
 // credential run against them.
@@ -132,7 +132,19 @@ type Hook struct {
 	// history entry; Ping adds it to the history.
 	OnPing func(eventID string) json.RawMessage
 
-	faults int
+	// Status, Actions and Scope are the webhook's configuration, as its
+	// GET answers it. The zero values answer what infra/ deploys:
+	// "enabled", all five actions, an empty scope (the whole registry).
+	// NoActions answers an empty action list instead of all five.
+	Status    string
+	Actions   []string
+	NoActions bool
+	Scope     string
+	// ConfigFault is how the GET misbehaves; Fault and Delay are the
+	// history's and the ping's only.
+	ConfigFault Fault
+
+	faults, configFaults int
 }
 
 // Server is a stand-in Resource Manager for ACR webhooks.
@@ -195,6 +207,20 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	id = "/" + id + "/webhooks/" + name
 	s.mu.Lock()
 	h, ok := s.hooks[strings.ToLower(id)]
+	if ok && action == "" && r.Method == http.MethodGet {
+		f := h.ConfigFault
+		fault := f.Status > 0 && (f.Times == 0 || h.configFaults < f.Times)
+		if fault {
+			h.configFaults++
+		}
+		s.mu.Unlock()
+		if fault {
+			armError(w, f.Status, f.Code, "stand-in fault")
+			return
+		}
+		s.get(w, id, h)
+		return
+	}
 	fault := ok && h.Fault.Status+boolInt(h.Fault.Hang) > 0 && (h.Fault.Times == 0 || h.faults < h.Fault.Times)
 	if fault {
 		h.faults++
@@ -237,6 +263,40 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		armError(w, http.StatusNotFound, "NotFound", "no such operation")
 	}
+}
+
+// get answers a GET of the webhook as Resource Manager does
+// (azure-rest-api-specs, Microsoft.ContainerRegistry/stable/2023-07-01/
+// examples/WebhookGet.json): id, name, type, location, tags and properties
+// {status, scope, actions, provisioningState}; no serviceUri, which only
+// getCallbackConfig returns.
+func (s *Server) get(w http.ResponseWriter, id string, h *Hook) {
+	s.mu.Lock()
+	status, actions, scope := h.Status, h.Actions, h.Scope
+	if status == "" {
+		status = "enabled"
+	}
+	if actions == nil && !h.NoActions {
+		actions = []string{"push", "delete", "quarantine", "chart_push", "chart_delete"}
+	}
+	if actions == nil {
+		actions = []string{}
+	}
+	s.mu.Unlock()
+	_, name, _ := strings.Cut(id, "/webhooks/")
+	writeJSON(w, map[string]any{
+		"id":       id,
+		"name":     name,
+		"type":     "Microsoft.ContainerRegistry/registries/webhooks",
+		"location": "westeurope",
+		"tags":     map[string]string{},
+		"properties": map[string]any{
+			"status":            status,
+			"scope":             scope,
+			"actions":           actions,
+			"provisioningState": "Succeeded",
+		},
+	})
 }
 
 // listEvents answers one page: {"value": [...], "nextLink": "..."}, the

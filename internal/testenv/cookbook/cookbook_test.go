@@ -78,7 +78,7 @@ func seed(t *testing.T, now time.Time) {
 		if edit != nil {
 			edit(&ev)
 		}
-		if _, err := ingest.Event(context.Background(), st, ev, document.SourceWebhook, body, now); err != nil {
+		if _, err := ingest.Event(context.Background(), st, nil, ev, document.SourceWebhook, body, now); err != nil {
 			t.Fatal(err)
 		}
 	}
