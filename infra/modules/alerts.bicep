@@ -125,7 +125,7 @@ resource watched 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
   kind: 'LogAlert'
   properties: {
     displayName: 'acrsink: a watched image was deleted or quarantined'
-    description: 'A delete, quarantine or chart_delete that matched ACRSINK_WATCH was stored. The event is in the container, marked "watched": true; the line names its id, action, repository, tag, digest and region (traces | where message has "watched event"). docs/operations.md, Logs, sampling and the alert.'
+    description: 'A delete, quarantine or chart_delete that matched ACRSINK_WATCH was stored. The event is in the container, marked "watched": true; the line names its id, action, repository, tag, digest and region (traces | where message has "watched event"). docs/operations.md, Watched deletes and quarantines.'
     severity: 3
     enabled: true
     scopes: [
@@ -161,7 +161,7 @@ resource drift 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
   kind: 'LogAlert'
   properties: {
     displayName: 'acrsink: a webhook no longer sends what acrsink needs'
-    description: 'A reconcile run found a webhook disabled, an action missing, or its scope narrower than configured. ACR does not send what the webhook no longer covers, and the reconciler cannot recover events that were never sent. The line names the webhook and what drifted (traces | where message has "webhook drift"); redeploy (azd provision) or fix the webhook, docs/operations.md, Logs, sampling and the alert.'
+    description: 'A reconcile run found a webhook disabled, an action missing, or its scope narrower than configured. ACR does not send what the webhook no longer covers, and the reconciler cannot recover events that were never sent. The line names the webhook and what drifted (traces | where message has "webhook drift"); redeploy (azd provision) or fix the webhook, docs/operations.md, Webhook drift.'
     severity: 1
     enabled: true
     scopes: [

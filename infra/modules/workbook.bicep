@@ -71,19 +71,21 @@ traces
     visualization: 'table'
     query: '''
 traces
-| where message has "watched event"
-| project timestamp, message
+| where message contains '"msg":"watched event"'
+| extend action = extract('"action":"([^"]*)"', 1, message), repository = extract('"repository":"([^"]*)"', 1, message), tag = extract('"tag":"([^"]*)"', 1, message), digest = extract('"digest":"([^"]*)"', 1, message), door = extract('"source":"([^"]*)"', 1, message)
+| project timestamp, action, repository, tag, digest, door
 | order by timestamp desc
 | take 200
 '''
   }
   {
-    title: 'Webhook drift, newest first'
+    title: 'Webhook drift, newest first (the line names what drifted)'
     visualization: 'table'
     query: '''
 traces
-| where message has "webhook drift"
-| project timestamp, message
+| where message contains '"msg":"webhook drift"'
+| extend webhook = extract('"webhook":"([^"]*)"', 1, message)
+| project timestamp, webhook, message
 | order by timestamp desc
 | take 200
 '''
