@@ -135,6 +135,8 @@ module app 'modules/functionapp.bicep' = {
     reconcileWebhooks: join(webhookIds, ',')
     reconcileSchedule: reconcileSchedule
     watchList: watchList
+    webhookActions: join(webhookActions, ',')
+    webhookScope: webhookScope
     instanceMemoryMB: instanceMemoryMB
   }
 }

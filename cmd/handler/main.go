@@ -58,6 +58,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
+	expect, err := reconcile.NewExpected(cfg.WebhookActions, cfg.WebhookScope)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
 	if *port != "" && getenv("FUNCTIONS_CUSTOMHANDLER_PORT") == "" && getenv("FUNCTIONS_HTTPWORKER_PORT") == "" {
 		cfg.Port = *port
 	}
@@ -97,7 +101,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		w = &ingest.Watch{List: watched, Logger: log}
 		log.Info("watching deletes and quarantines (ACRSINK_WATCH)", slog.Int("patterns", watched.Len()))
 	}
-	rec := &reconcile.Reconciler{Webhooks: armCfg.Webhooks, Store: st, Logger: log, Watch: w}
+	rec := &reconcile.Reconciler{Webhooks: armCfg.Webhooks, Store: st, Logger: log, Watch: w, Expect: expect}
 	if len(armCfg.Webhooks) > 0 {
 		c := arm.New(armCfg.Cloud, cred, arm.Options{})
 		rec.Lister, rec.Checker = c, c

@@ -6,8 +6,9 @@ import (
 	"testing"
 )
 
-// The Resource Manager settings are read by internal/arm, not config, and
-// still stop the handler at start with one line naming the setting.
+// The Resource Manager and webhook settings are read by internal/arm and
+// internal/reconcile, not config, and still stop the handler at start with
+// one line naming the setting.
 func TestRunRefusesToStartOnABadResourceManagerSettingNamingIt(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -19,6 +20,8 @@ func TestRunRefusesToStartOnABadResourceManagerSettingNamingIt(t *testing.T) {
 			`configuration: ACRSINK_RECONCILE_WEBHOOKS: "acrsink" is not a webhook's resource id (/subscriptions/<subscription>/resourceGroups/<group>/providers/Microsoft.ContainerRegistry/registries/<registry>/webhooks/<webhook>; az acr webhook show -r <registry> -n <webhook> --query id -o tsv prints it)`},
 		{"Resource Manager over plain HTTP", map[string]string{"ACRSINK_ARM_ENDPOINT": "http://127.0.0.1:8080"},
 			`configuration: ACRSINK_ARM_ENDPOINT: "http://127.0.0.1:8080" is not an https URL of Resource Manager (such as https://management.azure.com)`},
+		{"a webhook action ACR does not have", map[string]string{"ACRSINK_WEBHOOK_ACTIONS": "push,pull"},
+			`configuration: ACRSINK_WEBHOOK_ACTIONS: "pull" is not an action ACR has (want some of push, delete, quarantine, chart_push, chart_delete)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -17,6 +17,12 @@ param functionKeys string
 param reconcileWebhooks string
 @description('When the reconciler runs (NCRONTAB).')
 param reconcileSchedule string
+@description('The actions the webhooks were given, comma-separated (ACRSINK_WEBHOOK_ACTIONS): the reconciler reports a webhook that lacks one as drift.')
+param webhookActions string = 'push,delete,quarantine,chart_push,chart_delete'
+
+@description('The scope the webhooks were given (ACRSINK_WEBHOOK_SCOPE); empty for the whole registry.')
+param webhookScope string = ''
+
 @description('Watched deletes and quarantines (ACRSINK_WATCH), comma-separated patterns; empty for none.')
 param watchList string = ''
 
@@ -162,6 +168,17 @@ resource app 'Microsoft.Web/sites@2024-11-01' = {
           // Read once at start; a bad pattern stops the handler there.
           name: 'ACRSINK_WATCH'
           value: watchList
+        }
+        {
+          // What the reconciler holds each webhook's configuration to, from
+          // the same parameters that configure the webhooks (main.bicep),
+          // so that a scope or actions narrowed on purpose are no drift.
+          name: 'ACRSINK_WEBHOOK_ACTIONS'
+          value: webhookActions
+        }
+        {
+          name: 'ACRSINK_WEBHOOK_SCOPE'
+          value: webhookScope
         }
         {
           // reconcile/function.json's %ACRSINK_RECONCILE_SCHEDULE%: the host

@@ -52,6 +52,8 @@ var Settings = []Setting{
 	{Name: "ACRSINK_LOG_LEVEL", Where: Local, Default: "info", Doc: "debug, info, warn or error."},
 	{Name: "ACRSINK_RECONCILE_WEBHOOKS", Where: Azure, Doc: "Resource ids of the webhooks whose delivery history the reconciler reads, comma-separated; empty turns it off. infra/ sets it to the webhooks it makes; a malformed id stops the handler at start, naming this setting."},
 	{Name: "ACRSINK_RECONCILE_SCHEDULE", Where: Azure, Default: "0 */10 * * * *", Doc: "When the reconciler runs: an NCRONTAB expression the Functions host reads from reconcile/function.json (%ACRSINK_RECONCILE_SCHEDULE%); it must be set, or the host does not load the function. The default is every 10 minutes. The handler never reads it."},
+	{Name: "ACRSINK_WEBHOOK_ACTIONS", Where: Azure, Default: "push,delete,quarantine,chart_push,chart_delete", Doc: "The actions the deployment gave its webhooks, comma-separated: the reconciler reports a webhook that lacks one as drift. infra/ sets it from its webhookActions parameter. An action ACR does not have stops the handler at start."},
+	{Name: "ACRSINK_WEBHOOK_SCOPE", Where: Azure, Doc: "The scope the deployment gave its webhooks (repo:tag, repo:*), empty for the whole registry: the reconciler reports a webhook with another scope as drift. infra/ sets it from its webhookScope parameter (azd env set ACRSINK_WEBHOOK_SCOPE)."},
 	{Name: "ACRSINK_WATCH", Where: Azure, Doc: "Watched deletes and quarantines: comma-separated repository-glob[:tag-glob] patterns, * matching any run of characters, / included (prod/*, *:release-*). A delete, quarantine or chart_delete that matches is stored marked \"watched\": true and logged once as \"watched event\", which an alert reads; a push never is. A pattern with a tag never matches a delete, which ACR sends without one. Empty watches nothing; a bad pattern stops the handler at start, naming it. infra/ sets it from its watch parameter (azd env set ACRSINK_WATCH)."},
 	{Name: "GOGC", Where: Local, Doc: "Go's garbage collector target, read by the Go runtime; unset means the handler's own policy, 800 (internal/gcpolicy). Also an app setting in Azure, to override."},
 	{Name: "GOMEMLIMIT", Where: Azure, Doc: "Go's soft memory limit, read by the Go runtime; infra/ sets a quarter of the instance memory (512MiB at the default 2048 MB), the rest being the Functions host's and the platform's. Unset: no limit."},
@@ -86,6 +88,11 @@ type Config struct {
 	// ARMEndpoint is ACRSINK_ARM_ENDPOINT as given: arm.ParseSettings reads
 	// its cloud.
 	ARMEndpoint string
+	// WebhookActions and WebhookScope are ACRSINK_WEBHOOK_ACTIONS and
+	// ACRSINK_WEBHOOK_SCOPE: what the reconciler holds each webhook to
+	// (reconcile.NewExpected checks them).
+	WebhookActions []string
+	WebhookScope   string
 	// Watch is ACRSINK_WATCH as given: watch.Parse reads it.
 	Watch string
 }
@@ -121,9 +128,11 @@ func Load(getenv func(string) string) (Config, error) {
 		LogLevel:         strings.ToLower(get("ACRSINK_LOG_LEVEL")),
 		ARMEndpoint:      get("ACRSINK_ARM_ENDPOINT"),
 		Watch:            get("ACRSINK_WATCH"),
+		WebhookScope:     get("ACRSINK_WEBHOOK_SCOPE"),
 	}
 	c.Keys = list(get("ACRSINK_FUNCTION_KEYS"))
 	c.ReconcileWebhooks = list(get("ACRSINK_RECONCILE_WEBHOOKS"))
+	c.WebhookActions = list(get("ACRSINK_WEBHOOK_ACTIONS"))
 	var err error
 	if c.InsecureNoAuth, err = strconv.ParseBool(get("ACRSINK_INSECURE_NO_AUTH")); err != nil {
 		errs = append(errs, errors.New("ACRSINK_INSECURE_NO_AUTH: want true or false"))

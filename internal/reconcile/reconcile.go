@@ -57,6 +57,8 @@ type Reconciler struct {
 	// Watch marks and logs the watched events a run recovers (see
 	// ingest.Watch); nil watches nothing.
 	Watch *ingest.Watch
+	// Expect is what Checker holds each webhook's configuration to.
+	Expect Expected
 
 	idle sync.Once
 }
@@ -171,7 +173,7 @@ func (rc *Reconciler) one(ctx context.Context, w arm.Webhook) Report {
 		if err != nil {
 			r.Drift = []string{"configuration not read: " + acr.Clip(err.Error())}
 		} else {
-			r.Drift = Drift(c)
+			r.Drift = Drift(c, rc.Expect)
 		}
 	}
 	ds, err := rc.Lister.History(ctx, w)
@@ -239,26 +241,52 @@ func cutOffNewest(ds []history.Delivery) bool {
 	return last.After(first)
 }
 
-// Actions are the actions a webhook must post for acrsink to see every
-// event: the ones infra/ configures (main.bicep's webhookActions), every
-// action ACR has (learn.microsoft.com/rest/api/containerregistry/webhooks/
-// get, WebhookAction).
+// Actions are every action ACR has (learn.microsoft.com/rest/api/
+// containerregistry/webhooks/get, WebhookAction): what infra/ configures by
+// default (main.bicep's webhookActions), and what a webhook must post for
+// acrsink to see every event.
 var Actions = []string{acr.ActionPush, acr.ActionDelete, acr.ActionQuarantine, acr.ActionChartPush, acr.ActionChartDelete}
 
-// Drift says how c keeps events from acrsink, one item apiece; none when
-// it keeps none. What is wanted is what infra/ deploys: status enabled,
-// every action in Actions, and an empty scope, which is the whole
-// registry (the scope's documentation in armcontainerregistry's
-// WebhookProperties: "Empty means all events"). Any scope is narrower
-// than that: the reconciler does not know of a scope chosen on purpose
-// (main.bicep's webhookScope), and reports it on each run.
-func Drift(c arm.Config) []string {
+// Expected is the configuration a deployment gave its webhooks: what a
+// webhook is held to on each run. infra/ passes its own webhookActions and
+// webhookScope to the app (ACRSINK_WEBHOOK_ACTIONS, ACRSINK_WEBHOOK_SCOPE),
+// so that a deployment that narrowed them on purpose is not told so on
+// every run.
+type Expected struct {
+	// Actions the webhooks were given; nil means every one (Actions).
+	Actions []string
+	// Scope the webhooks were given; empty is the whole registry (the
+	// scope's documentation in armcontainerregistry's WebhookProperties:
+	// "Empty means all events").
+	Scope string
+}
+
+// NewExpected checks actions and scope as the settings give them: an
+// action ACR does not have would be drift on every run, so it stops the
+// handler at start instead.
+func NewExpected(actions []string, scope string) (Expected, error) {
+	for _, a := range actions {
+		if !slices.Contains(Actions, a) {
+			return Expected{}, fmt.Errorf("ACRSINK_WEBHOOK_ACTIONS: %q is not an action ACR has (want some of %s)", acr.Clip(a), strings.Join(Actions, ", "))
+		}
+	}
+	return Expected{Actions: actions, Scope: scope}, nil
+}
+
+// Drift says how c keeps events from acrsink that want does not mean to,
+// one item apiece; none when it keeps none: a status other than enabled,
+// an action of want's missing, a scope other than want's.
+func Drift(c arm.Config, want Expected) []string {
 	var out []string
 	if c.Status != "enabled" {
 		out = append(out, fmt.Sprintf("status is %q, not enabled: ACR sends it nothing", acr.Clip(c.Status)))
 	}
+	actions := want.Actions
+	if actions == nil {
+		actions = Actions
+	}
 	var missing []string
-	for _, a := range Actions {
+	for _, a := range actions {
 		if !slices.Contains(c.Actions, a) {
 			missing = append(missing, a)
 		}
@@ -266,8 +294,12 @@ func Drift(c arm.Config) []string {
 	if len(missing) > 0 {
 		out = append(out, "actions lack "+strings.Join(missing, ", ")+": ACR sends no such event")
 	}
-	if c.Scope != "" {
+	switch {
+	case c.Scope == want.Scope:
+	case want.Scope == "":
 		out = append(out, fmt.Sprintf("scope is %q, not the whole registry: ACR sends no event outside it", acr.Clip(c.Scope)))
+	default:
+		out = append(out, fmt.Sprintf("scope is %q, not %q as deployed: ACR sends no event outside it", acr.Clip(c.Scope), acr.Clip(want.Scope)))
 	}
 	return out
 }

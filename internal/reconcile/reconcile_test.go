@@ -294,25 +294,39 @@ func TestEachDeliveryCountsUnderTheReportFieldOfItsReplayOutcome(t *testing.T) {
 func TestDriftSaysHowAWebhooksConfigurationKeepsEventsAway(t *testing.T) {
 	all := []string{"push", "delete", "quarantine", "chart_push", "chart_delete"}
 	tests := []struct {
-		name string
-		c    arm.Config
-		want []string
+		name   string
+		c      arm.Config
+		expect reconcile.Expected
+		want   []string
 	}{
-		{"a webhook as infra/ deploys it has none", arm.Config{Status: "enabled", Actions: all}, nil},
-		{"the actions in another order are no drift", arm.Config{Status: "enabled", Actions: []string{"chart_delete", "chart_push", "quarantine", "delete", "push"}}, nil},
-		{"a disabled webhook is drift", arm.Config{Status: "disabled", Actions: all}, []string{`status is "disabled", not enabled: ACR sends it nothing`}},
-		{"a missing action is drift, naming it", arm.Config{Status: "enabled", Actions: []string{"push", "delete", "chart_push", "chart_delete"}}, []string{"actions lack quarantine: ACR sends no such event"}},
-		{"any scope is narrower than the whole registry", arm.Config{Status: "enabled", Actions: all, Scope: "prod:*"}, []string{`scope is "prod:*", not the whole registry: ACR sends no event outside it`}},
-		{"several drifts are each said", arm.Config{Status: "disabled", Scope: "x"}, []string{
+		{"a webhook as infra/ deploys it has none", arm.Config{Status: "enabled", Actions: all}, reconcile.Expected{}, nil},
+		{"the actions in another order are no drift", arm.Config{Status: "enabled", Actions: []string{"chart_delete", "chart_push", "quarantine", "delete", "push"}}, reconcile.Expected{}, nil},
+		{"a disabled webhook is drift", arm.Config{Status: "disabled", Actions: all}, reconcile.Expected{}, []string{`status is "disabled", not enabled: ACR sends it nothing`}},
+		{"a missing action is drift, naming it", arm.Config{Status: "enabled", Actions: []string{"push", "delete", "chart_push", "chart_delete"}}, reconcile.Expected{}, []string{"actions lack quarantine: ACR sends no such event"}},
+		{"an action the deployment left out is no drift", arm.Config{Status: "enabled", Actions: []string{"push"}}, reconcile.Expected{Actions: []string{"push"}}, nil},
+		{"an action the deployment gave and the webhook lacks is drift", arm.Config{Status: "enabled", Actions: []string{"push"}}, reconcile.Expected{Actions: []string{"push", "delete"}}, []string{"actions lack delete: ACR sends no such event"}},
+		{"the scope the deployment gave is no drift", arm.Config{Status: "enabled", Actions: all, Scope: "prod:*"}, reconcile.Expected{Scope: "prod:*"}, nil},
+		{"another scope than the deployment gave is drift", arm.Config{Status: "enabled", Actions: all, Scope: "prod:v1"}, reconcile.Expected{Scope: "prod:*"}, []string{`scope is "prod:v1", not "prod:*" as deployed: ACR sends no event outside it`}},
+		{"any scope is narrower than the whole registry", arm.Config{Status: "enabled", Actions: all, Scope: "prod:*"}, reconcile.Expected{}, []string{`scope is "prod:*", not the whole registry: ACR sends no event outside it`}},
+		{"several drifts are each said", arm.Config{Status: "disabled", Scope: "x"}, reconcile.Expected{}, []string{
 			`status is "disabled", not enabled: ACR sends it nothing`,
 			"actions lack push, delete, quarantine, chart_push, chart_delete: ACR sends no such event",
 			`scope is "x", not the whole registry: ACR sends no event outside it`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := reconcile.Drift(tt.c); fmt.Sprint(got) != fmt.Sprint(tt.want) {
+			if got := reconcile.Drift(tt.c, tt.expect); fmt.Sprint(got) != fmt.Sprint(tt.want) {
 				t.Errorf("Drift(%+v) =\n%q\nwant\n%q", tt.c, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestAnActionACRDoesNotHaveStopsTheHandlerNamingTheSetting(t *testing.T) {
+	if _, err := reconcile.NewExpected([]string{"push", "pull"}, ""); err == nil || !strings.Contains(err.Error(), `ACRSINK_WEBHOOK_ACTIONS: "pull"`) {
+		t.Errorf("NewExpected with pull = %v, want an error naming the setting and the action", err)
+	}
+	if e, err := reconcile.NewExpected([]string{"push"}, "prod:*"); err != nil || e.Scope != "prod:*" || len(e.Actions) != 1 {
+		t.Errorf("NewExpected(push, prod:*) = %+v, %v", e, err)
 	}
 }

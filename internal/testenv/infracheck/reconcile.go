@@ -106,3 +106,44 @@ func AppSettingValue(f *File, name string) *Node {
 	walk(f.Root)
 	return found
 }
+
+// DriftExpectationProblems checks that what the reconciler holds each
+// webhook to is what the webhooks were given: main.bicep passes the
+// function app the same parameter as the webhook module's scope, and the
+// webhook module's actions joined with commas, and the app sets
+// ACRSINK_WEBHOOK_SCOPE and ACRSINK_WEBHOOK_ACTIONS from them. Otherwise a
+// deployment that narrowed its webhooks on purpose would be told of drift
+// on every run, and its drift alert would never close.
+func DriftExpectationProblems(main, app *File) []string {
+	var appCall, hookCall *Module
+	for _, m := range Modules(main) {
+		switch filepath.Base(m.Path) {
+		case filepath.Base(app.Path):
+			appCall = &m
+		case "webhook.bicep":
+			hookCall = &m
+		}
+	}
+	if appCall == nil || hookCall == nil {
+		return []string{main.Path + ": no function app or webhook module"}
+	}
+	text := func(f *File, n *Node) string {
+		if n == nil {
+			return ""
+		}
+		return f.Text(n)
+	}
+	var problems []string
+	for _, c := range []struct{ setting, appParam, want string }{
+		{"ACRSINK_WEBHOOK_SCOPE", "webhookScope", text(main, hookCall.Args["scope"])},
+		{"ACRSINK_WEBHOOK_ACTIONS", "webhookActions", "join(" + text(main, hookCall.Args["actions"]) + ", ',')"},
+	} {
+		if got := text(main, appCall.Args[c.appParam]); got != c.want || c.want == "" {
+			problems = append(problems, fmt.Sprintf("%s:%d: module %s passes %s: %q, not %q, what the webhooks are given", main.Path, appCall.Row, appCall.Symbol, c.appParam, got, c.want))
+		}
+		if got := text(app, AppSettingValue(app, c.setting)); got != c.appParam {
+			problems = append(problems, fmt.Sprintf("%s: %s is %q, not the %s parameter", app.Path, c.setting, got, c.appParam))
+		}
+	}
+	return problems
+}

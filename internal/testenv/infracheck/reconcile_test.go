@@ -68,3 +68,36 @@ func TestTheReconcileSwitchCheckFailsOnBrokenInfra(t *testing.T) {
 		})
 	}
 }
+
+func TestTheReconcilerHoldsTheWebhooksToTheScopeAndActionsTheyWereGiven(t *testing.T) {
+	t.Parallel()
+	files := parse(t, mainBicep, functionAppBicep)
+	for _, p := range infracheck.DriftExpectationProblems(files[0], files[1]) {
+		t.Error(p)
+	}
+}
+
+func TestTheDriftExpectationCheckFailsOnBrokenInfra(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, rel, old, new, want string }{
+		{"the scope from another parameter", "main.bicep", "    webhookScope: webhookScope\n", "    webhookScope: ''\n", "passes webhookScope"},
+		{"the actions not passed", "main.bicep", "    webhookActions: join(webhookActions, ',')\n", "", "passes webhookActions"},
+		{"the app setting not from the parameter", "modules/functionapp.bicep", "name: 'ACRSINK_WEBHOOK_SCOPE'\n          value: webhookScope", "name: 'ACRSINK_WEBHOOK_SCOPE'\n          value: ''", `ACRSINK_WEBHOOK_SCOPE is "''"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			main, app := mainBicep, functionAppBicep
+			if tt.rel == "main.bicep" {
+				main = brokenCopy(t, tt.rel, tt.old, tt.new)
+			} else {
+				app = brokenCopy(t, tt.rel, tt.old, tt.new)
+			}
+			files := parse(t, main, app)
+			problems := strings.Join(infracheck.DriftExpectationProblems(files[0], files[1]), "\n")
+			if !strings.Contains(problems, tt.want) {
+				t.Errorf("problems %q, want one saying %q", problems, tt.want)
+			}
+		})
+	}
+}
