@@ -4,8 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -18,32 +18,39 @@ import (
 	"github.com/acrsink/acrsink/internal/store"
 )
 
-func init() {
-	commands["dev"] = command{summary: "run the sink locally on the cosmium emulator, with a fresh key", run: runDev}
+var devCmd = &command{
+	name:    "dev",
+	summary: "run the sink locally on the cosmium emulator, with a fresh key",
+	usage:   "acrsink dev [-port N] [-cosmos-port N] [-data DIR] [-key KEY]",
+	long: `acrsink dev runs the sink locally: it starts the cosmium emulator and the handler with a fresh key, and prints the webhook URL, the key and a curl to try.
+
+Ctrl-C stops both; the emulator's data is kept in -data across runs. It logs
+text to a terminal and JSON lines (the handler's format in Azure) otherwise.`,
+	example: "go run ./cmd/acrsink dev -port 7072 -cosmos-port 8082",
+	flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
+		var o devOptions
+		fs.IntVar(&o.port, "port", 7071, "port for the handler (7071 is func start's)")
+		fs.IntVar(&o.cosmosPort, "cosmos-port", 8081, "port for the emulator (8081 is the Cosmos DB emulator's, which acrsink query uses by default)")
+		fs.StringVar(&o.dataDir, "data", ".acrsink", "folder for the emulator's data, kept across runs (relative to the repository root)")
+		fs.StringVar(&o.key, "key", "", "function key to accept (default: a fresh random one)")
+		return func(ctx context.Context, e *env, args []string) error { return runDev(ctx, e, o, args) }
+	},
 }
 
-func runDev(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
-	flags := newFlags(help{
-		name:  "dev",
-		does:  "acrsink dev runs the sink locally: it starts the cosmium emulator and the handler with a fresh key, and prints the webhook URL, the key and a curl to try.",
-		usage: "acrsink dev [flags]",
-		detail: `Ctrl-C stops both; the emulator's data is kept in -data across runs. It logs
-text to a terminal and JSON lines (the handler's format in Azure) otherwise.`,
-		example: "go run ./cmd/acrsink dev -port 7072 -cosmos-port 8082",
-	}, stderr)
-	port := flags.Int("port", 7071, "port for the handler (7071 is func start's)")
-	cosmosPort := flags.Int("cosmos-port", 8081, "port for the emulator (8081 is the Cosmos DB emulator's, which acrsink query uses by default)")
-	dataDir := flags.String("data", ".acrsink", "folder for the emulator's data, kept across runs (relative to the repository root)")
-	key := flags.String("key", "", "function key to accept (default: a fresh random one)")
-	rest, err := parseArgs(flags, args)
-	if err != nil {
-		return err
-	}
+// devOptions are dev's flags.
+type devOptions struct {
+	port, cosmosPort int
+	dataDir, key     string
+}
+
+func runDev(ctx context.Context, e *env, o devOptions, rest []string) error {
+	stdout, stderr, getenv := e.stdout, e.stderr, e.getenv
+	port, cosmosPort, dataDir, key := &o.port, &o.cosmosPort, &o.dataDir, &o.key
 	if len(rest) != 0 {
-		return usageError(flags, "takes no arguments (got %q)", rest[0])
+		return badUsage("takes no arguments (got %q)", rest[0])
 	}
 	if *port == *cosmosPort {
-		return usageError(flags, "-port and -cosmos-port are both %d: the handler and the emulator need a port each", *port)
+		return badUsage("-port and -cosmos-port are both %d: the handler and the emulator need a port each", *port)
 	}
 	// Both ports before anything starts: a taken one is one line naming
 	// it, not cosmium's panic, and never someone else's emulator taken

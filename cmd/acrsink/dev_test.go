@@ -130,7 +130,7 @@ func TestQueryRefusesAMalformedParam(t *testing.T) {
 func TestAnUnknownCommandIsAUsageError(t *testing.T) {
 	var stderr bytes.Buffer
 	err := run(context.Background(), []string{"acrsink", "nope"}, func(string) string { return "" }, nil, io.Discard, &stderr)
-	if err == nil || !strings.Contains(stderr.String(), `unknown command "nope"`) || !strings.Contains(stderr.String(), "dev") {
+	if exitCode(err, false, io.Discard) != 2 || stderr.String() != "acrsink: unknown command \"nope\"\nsee 'acrsink help'\n" {
 		t.Errorf("err %v, stderr %q", err, stderr.String())
 	}
 }

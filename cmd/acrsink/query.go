@@ -4,17 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
 	"github.com/acrsink/acrsink/internal/store"
 )
-
-func init() {
-	commands["query"] = command{summary: "run a Cosmos DB SQL query against the configured container and print the results", run: runQuery}
-}
 
 // params collects repeated -param @name=value flags.
 type params map[string]any
@@ -36,28 +32,31 @@ func (p params) Set(s string) error {
 	return nil
 }
 
-func runQuery(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
-	flags := newFlags(help{
-		name:  "query",
-		does:  "acrsink query runs one Cosmos DB SQL query against the container the handler writes to and prints the documents it returns.",
-		usage: `acrsink query [flags] 'SELECT ...' [flags]`,
-		detail: `It asks COSMOS_CONNECTION_STRING or COSMOS_ENDPOINT (default: the local
+var queryCmd = &command{
+	name:    "query",
+	summary: "run a Cosmos DB SQL query against the configured container and print the results",
+	usage:   `acrsink query [-param @name=value]... [-jsonl] 'SELECT ...'`,
+	long: `acrsink query runs one Cosmos DB SQL query against the container the handler writes to and prints the documents it returns.
+
+It asks COSMOS_CONNECTION_STRING or COSMOS_ENDPOINT (default: the local
 emulator that acrsink dev starts) in COSMOS_DATABASE/COSMOS_CONTAINER. Use
 double quotes or -param for strings. Every @name in the query needs a -param,
-and every -param a use. Against Azure, queries go through the gateway, which
-cannot run ORDER BY, TOP, GROUP BY or DISTINCT across partitions; use Data
-Explorer for those.`,
-		example: `acrsink query -param @repo=hello-world 'SELECT c.tag, c.timestamp FROM c WHERE c.repository = @repo'`,
-	}, stderr)
-	ps := params{}
-	flags.Var(ps, "param", "query parameter `@name=value` (repeatable)")
-	lines := flags.Bool("jsonl", false, "print one compact JSON document per line instead of an indented array")
-	rest, err := parseArgs(flags, args)
-	if err != nil {
-		return err
-	}
+and every -param a use. Flags may also follow the query. Against Azure,
+queries go through the gateway, which cannot run ORDER BY, TOP, GROUP BY or
+DISTINCT across partitions; use Data Explorer for those.`,
+	example: `acrsink query -param @repo=hello-world 'SELECT c.tag, c.timestamp FROM c WHERE c.repository = @repo'`,
+	flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
+		ps := params{}
+		fs.Var(ps, "param", "query parameter `@name=value` (repeatable)")
+		lines := fs.Bool("jsonl", false, "print one compact JSON document per line instead of an indented array")
+		return func(ctx context.Context, e *env, args []string) error { return runQuery(ctx, e, ps, *lines, args) }
+	},
+}
+
+func runQuery(ctx context.Context, e *env, ps params, lines bool, rest []string) error {
+	stdout, stderr := e.stdout, e.stderr
 	if len(rest) != 1 {
-		return usageError(flags, "want one query, got %d arguments (quote the whole query)", len(rest))
+		return badUsage("want one query, got %d arguments (quote the whole query)", len(rest))
 	}
 	sql := rest[0]
 	shape, err := readSQL(sql)
@@ -68,7 +67,7 @@ Explorer for those.`,
 		return fmt.Errorf("query not sent: %w", err)
 	}
 
-	az, err := loadAzure(getenv)
+	az, err := loadAzure(e.getenv)
 	if err != nil {
 		return err
 	}
@@ -96,7 +95,7 @@ Explorer for those.`,
 	err = st.Query(ctx, sql, ps, func(doc json.RawMessage) error {
 		var out []byte
 		var err error
-		if *lines {
+		if lines {
 			out, err = json.Marshal(doc)
 			out = append(out, '\n')
 		} else {
@@ -114,7 +113,7 @@ Explorer for those.`,
 		_, err = stdout.Write(out)
 		return err
 	})
-	if !*lines && (n > 0 || err == nil) {
+	if !lines && (n > 0 || err == nil) {
 		if n > 0 {
 			fmt.Fprintln(stdout, "\n]")
 		} else {

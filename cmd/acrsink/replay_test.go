@@ -74,7 +74,7 @@ func TestReplayStoresExactlyTheMissingEventsOnce(t *testing.T) {
 	}
 
 	var out, errOut bytes.Buffer
-	err = run(context.Background(), []string{"acrsink", "replay", "--file", "../../internal/history/testdata/list-events.json"}, env, nil, &out, &errOut)
+	err = run(context.Background(), []string{"acrsink", "replay", "-file", "../../internal/history/testdata/list-events.json"}, env, nil, &out, &errOut)
 	if err != nil {
 		t.Fatalf("replay: %v\n%s%s", err, out.String(), errOut.String())
 	}
@@ -124,15 +124,15 @@ func TestReplayStoresExactlyTheMissingEventsOnce(t *testing.T) {
 		t.Errorf("after the second replay: %v, want %v unchanged", got, want)
 	}
 
-	// --all replays the delivered ones too: only the one that was answered
+	// -all replays the delivered ones too: only the one that was answered
 	// 2xx but never stored here is new.
 	out.Reset()
-	err = run(context.Background(), []string{"acrsink", "replay", "--all"}, env, bytes.NewReader(data), &out, &errOut)
+	err = run(context.Background(), []string{"acrsink", "replay", "-all"}, env, bytes.NewReader(data), &out, &errOut)
 	if err != nil {
 		t.Fatalf("replay --all: %v\n%s", err, out.String())
 	}
 	if !strings.Contains(out.String(), "read 8, skipped (delivered) 0, stored 1, already present 6, ignored (ping) 1, failed 0") {
-		t.Errorf("--all summary:\n%s", out.String())
+		t.Errorf("-all summary:\n%s", out.String())
 	}
 	if got := ids(t, st); len(got) != 7 || got["11111111-0000-4000-8000-000000000001"] != "replay" {
 		t.Errorf("after --all: %v, want the one delivered event that was never stored here added", got)
@@ -175,7 +175,7 @@ func regionOf(t *testing.T, st interface {
 func TestReplayDryRunStoresNothing(t *testing.T) {
 	st, cfg := emulatortest.Container(t)
 	var out bytes.Buffer
-	err := run(context.Background(), []string{"acrsink", "replay", "--dry-run", "--file", "../../internal/history/testdata/list-events.json"}, envFor(cfg.CosmosDatabase, cfg.CosmosContainer), nil, &out, &out)
+	err := run(context.Background(), []string{"acrsink", "replay", "-dry-run", "-file", "../../internal/history/testdata/list-events.json"}, envFor(cfg.CosmosDatabase, cfg.CosmosContainer), nil, &out, &out)
 	if err != nil || !strings.Contains(out.String(), "would store 5") || strings.Contains(out.String(), "\r") {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
@@ -244,10 +244,10 @@ func TestADryRunOverAPartlyStoredHistoryReportsWhatTheRealRunThenDoes(t *testing
 	}
 
 	var dry, real bytes.Buffer
-	if err := run(context.Background(), []string{"acrsink", "replay", "--dry-run", "--file", file}, env, nil, &dry, &dry); err != nil {
+	if err := run(context.Background(), []string{"acrsink", "replay", "-dry-run", "-file", file}, env, nil, &dry, &dry); err != nil {
 		t.Fatalf("dry run: %v\n%s", err, dry.String())
 	}
-	if err := run(context.Background(), []string{"acrsink", "replay", "--file", file}, env, nil, &real, &real); err != nil {
+	if err := run(context.Background(), []string{"acrsink", "replay", "-file", file}, env, nil, &real, &real); err != nil {
 		t.Fatalf("replay: %v\n%s", err, real.String())
 	}
 	want := lines(real.String())
@@ -273,7 +273,7 @@ func TestReplayUsesOneWordForAnEventAlreadyStored(t *testing.T) {
 	var out bytes.Buffer
 	for range 2 {
 		out.Reset()
-		if err := run(context.Background(), []string{"acrsink", "replay", "--file", file}, env, nil, &out, &out); err != nil {
+		if err := run(context.Background(), []string{"acrsink", "replay", "-file", file}, env, nil, &out, &out); err != nil {
 			t.Fatal(err)
 		}
 	}
