@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/acrsink/acrsink/internal/store"
 )
@@ -127,10 +128,26 @@ func runQuery(ctx context.Context, e *env, ps params, lines bool, rest []string)
 		return errInterrupted
 	case detector != nil && detector.fellBack.Load():
 		return errors.New("the local emulator (cosmium) could not parse this query: it answered with every document instead of an error, so nothing is printed; the acrsink dev terminal shows where its parser stopped")
-	case store.StatusCode(err) == http.StatusBadRequest && !localEmulator(cfg) && needsQueryEngine(sql):
-		return fmt.Errorf("%w\n(the Cosmos gateway cannot run ORDER BY, TOP, GROUP BY, DISTINCT or aggregates across partitions; run such queries in Data Explorer)", err)
+	case store.StatusCode(err) == http.StatusBadRequest:
+		msg := err.Error()
+		if m := serverMessage(err); m != "" {
+			msg += ": " + m
+		}
+		if !localEmulator(cfg) && needsQueryEngine(sql) {
+			msg += " (the Cosmos gateway cannot run ORDER BY, TOP, GROUP BY, DISTINCT or aggregates across partitions; run such queries in Data Explorer)"
+		}
+		return errors.New(msg)
 	default:
 		if p := storeProblem(err, cfg); p != nil {
+			return p
+		}
+		// Where the container cannot be read, that is the cause, in the
+		// store's own status: cosmium answers a query in a missing
+		// container 500 "Unknown error", Azure 404.
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		cerr := st.Check(cctx)
+		cancel()
+		if p := storeProblem(cerr, cfg); p != nil {
 			return p
 		}
 		return err

@@ -147,7 +147,7 @@ func readHistory(ctx context.Context, e *env, az *azure, o replayOptions) ([]his
 // fix, not the same error once per event.
 func probeStore(ctx context.Context, e *env, st *store.Cosmos, cfg config.Config) error {
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	_, err := st.Exists(cctx, "acrsink-replay-store-check")
+	err := st.Check(cctx)
 	cancel()
 	if err == nil {
 		return nil
@@ -159,7 +159,7 @@ func probeStore(ctx context.Context, e *env, st *store.Cosmos, cfg config.Config
 	if p := storeProblem(err, cfg); p != nil {
 		return fmt.Errorf("nothing was replayed: %w", p)
 	}
-	return fmt.Errorf("nothing was replayed: the store did not answer a test read: %w", err)
+	return fmt.Errorf("nothing was replayed: the store did not answer a read of the container: %w", err)
 }
 
 // report prints a line for each event that was not skipped as delivered,

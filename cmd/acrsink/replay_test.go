@@ -427,3 +427,28 @@ func TestReplayPrintsTheDocumentedWordForEachOutcome(t *testing.T) {
 		})
 	}
 }
+
+func TestAMissingContainerIsOneLineAndTheDryRunFailsAsTheRealRunDoes(t *testing.T) {
+	env := envFor("no-such-database", "no-such-container")
+	history := "../../internal/history/testdata/list-events.json"
+	for _, args := range [][]string{
+		{"query", "SELECT * FROM c"},
+		{"replay", "-file", history, "-dry-run"},
+		{"replay", "-file", history},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := run(context.Background(), append([]string{"acrsink"}, args...), env, nil, &out, &errOut)
+			if err == nil {
+				t.Fatalf("exit 0; printed:\n%s", out.String())
+			}
+			msg := err.Error()
+			if strings.Contains(msg, "\n") || !strings.Contains(msg, "no-such-database/no-such-container is not there (404)") || !strings.Contains(msg, "COSMOS_CONTAINER") {
+				t.Errorf("error %q, want one line naming the container, its status and the setting to check", msg)
+			}
+			if strings.Contains(out.String(), "would store") || strings.Contains(out.String(), "stored") {
+				t.Errorf("it reported events as if the store could take them:\n%s", out.String())
+			}
+		})
+	}
+}
