@@ -177,3 +177,23 @@ func (e *env) runTo(args []string, stdout, stderr io.Writer) error {
 	e.stdout, e.stderr = stdout, stderr
 	return e.run(context.Background(), args)
 }
+
+func TestOneWebhookWhoseHistoryCannotBeReadDoesNotStopTheOthers(t *testing.T) {
+	s, e, st := standInAzure(t)
+	readable, refused := armtest.WebhookID("myregistry", "acrsink"), armtest.WebhookID("myregistry", "acrsinkeastus")
+	s.Add(refused, &armtest.Hook{Fault: armtest.Fault{Status: 403, Code: "AuthorizationFailed"}})
+	s.Add(readable, &armtest.Hook{Entries: []json.RawMessage{
+		armtest.Entry("d-1", json.RawMessage(`{"id":"e-1","timestamp":"2026-11-23T10:00:00Z","action":"push","target":{"repository":"hello-world","tag":"v1"}}`), nil, 503),
+	}})
+	var out, errOut bytes.Buffer
+	err := e.runTo([]string{"acrsink", "replay", "-webhook", refused + "," + readable}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "myregistry/acrsinkeastus") {
+		t.Errorf("err %v, want one naming the webhook that was not replayed", err)
+	}
+	if !strings.Contains(errOut.String(), "not replayed: myregistry/acrsinkeastus:") || !strings.Contains(errOut.String(), "403") {
+		t.Errorf("stderr %q, want the unreadable webhook and why", errOut.String())
+	}
+	if got := ids(t, st); got["e-1"] != "replay" {
+		t.Errorf("stored %v, want the readable webhook's event replayed", got)
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/acrsink/acrsink/internal/arm"
@@ -77,6 +79,9 @@ func runReplay(ctx context.Context, e *env, o replayOptions, rest []string) erro
 	if len(rest) != 0 {
 		return badUsage("takes no arguments (got %q): pipe the history in, or name its file with -file", rest[0])
 	}
+	if o.concurrency < 1 {
+		return badUsage("-concurrency %d: want at least 1 write in flight", o.concurrency)
+	}
 	if o.webhooks != "" && o.file != "" {
 		return badUsage("-webhook and -file both name a history: give one")
 	}
@@ -84,7 +89,7 @@ func runReplay(ctx context.Context, e *env, o replayOptions, rest []string) erro
 	if err != nil {
 		return err
 	}
-	deliveries, err := readHistory(ctx, e, az, o)
+	deliveries, unread, err := readHistory(ctx, e, az, o)
 	if err != nil {
 		return err
 	}
@@ -110,12 +115,12 @@ func runReplay(ctx context.Context, e *env, o replayOptions, rest []string) erro
 		fmt.Fprintln(e.stderr)
 	}
 	report(e, s, o.dryRun, az.cfg)
-	return exitStatus(e, s)
+	return exitStatus(e, s, unread)
 }
 
 // readHistory reads the deliveries from Resource Manager (-webhook), the
 // file, or standard input.
-func readHistory(ctx context.Context, e *env, az *azure, o replayOptions) ([]history.Delivery, error) {
+func readHistory(ctx context.Context, e *env, az *azure, o replayOptions) (ds []history.Delivery, unread []string, err error) {
 	if o.webhooks != "" {
 		return webhookHistory(ctx, e, az, o.webhooks)
 	}
@@ -123,23 +128,32 @@ func readHistory(ctx context.Context, e *env, az *azure, o replayOptions) ([]his
 	if o.file != "" {
 		f, err := os.Open(o.file)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		defer f.Close()
 		in = f
 	} else if isTerminal(in) {
 		// Nobody types a history: waiting for one would look like a hang.
-		return nil, badUsage("nothing is piped in; replay reads %s, on standard input or from -file, or a webhook's history from Resource Manager with -webhook: %s", history.Expected, replayExample)
+		return nil, nil, badUsage("nothing is piped in; replay reads %s, on standard input or from -file, or a webhook's history from Resource Manager with -webhook: %s", history.Expected, replayExample)
 	}
 	data, err := readAll(ctx, in)
 	if err != nil {
 		if ctx.Err() != nil {
 			fmt.Fprintln(e.stderr, "interrupted while reading the history; nothing was replayed")
-			return nil, errInterrupted
+			return nil, nil, errInterrupted
 		}
-		return nil, err
+		return nil, nil, err
 	}
-	return history.Parse(data)
+	ds, err = history.Parse(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	// A JSON array of something else (az acr webhook list, [1,2]) is no
+	// history; an empty one is a webhook that has sent nothing yet.
+	if len(ds) > 0 && !slices.ContainsFunc(ds, func(d history.Delivery) bool { return !d.NotDelivery }) {
+		return nil, nil, fmt.Errorf("nothing was replayed: none of the %d entries is a delivery (%v); replay reads %s", len(ds), ds[0].Err, history.Expected)
+	}
+	return ds, nil, nil
 }
 
 // probeStore is one read before the first event, the same for a dry run
@@ -209,7 +223,7 @@ func report(e *env, s replay.Summary, dryRun bool, cfg config.Config) {
 }
 
 // exitStatus is the run's error: an interrupted run first, then failures.
-func exitStatus(e *env, s replay.Summary) error {
+func exitStatus(e *env, s replay.Summary, unread []string) error {
 	c := s.Counts
 	switch {
 	case c[ingest.Unfinished] > 0:
@@ -219,6 +233,8 @@ func exitStatus(e *env, s replay.Summary) error {
 		return errors.New("some events were not stored; see above, then run the replay again")
 	case c[ingest.Invalid] > 0:
 		return fmt.Errorf("%d entries of the history hold no valid ACR event and cannot be replayed; see above", c[ingest.Invalid])
+	case len(unread) > 0:
+		return fmt.Errorf("the history of %d webhook(s) could not be read and was not replayed: %s; see above", len(unread), strings.Join(unread, ", "))
 	}
 	return nil
 }
@@ -226,27 +242,42 @@ func exitStatus(e *env, s replay.Summary) error {
 // webhookHistory reads the histories of the webhooks named in list from
 // Resource Manager, one after another. A history longer than one read
 // takes (arm.ErrMore) is replayed as far as it was read, and said so.
-func webhookHistory(ctx context.Context, e *env, az *azure, list string) ([]history.Delivery, error) {
+func webhookHistory(ctx context.Context, e *env, az *azure, list string) (all []history.Delivery, unread []string, err error) {
 	hooks, err := arm.ParseWebhooks(list, "-webhook")
 	if err != nil {
-		return nil, err
+		return nil, nil, badUsage("%v", err)
+	}
+	if len(hooks) == 0 {
+		return nil, nil, badUsage("-webhook %q names no webhook: give resource ids, comma-separated", list)
 	}
 	client, err := az.openARM(e.arm)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var all []history.Delivery
+	// One webhook whose history cannot be read does not keep the others'
+	// from being replayed, as in the reconciler; the run then exits non-zero.
 	for _, w := range hooks {
 		ds, err := client.History(ctx, w)
 		switch {
 		case errors.Is(err, arm.ErrMore):
 			fmt.Fprintf(e.stderr, "%v; replaying what was read. For the whole history: az acr webhook list-events -r %s -n %s -o json | acrsink replay\n", err, w.Registry, w.Name)
+		case err != nil && ctx.Err() != nil:
+			fmt.Fprintln(e.stderr, "interrupted while reading the history; nothing was replayed")
+			return nil, nil, errInterrupted
 		case err != nil:
-			return nil, fmt.Errorf("nothing was replayed: %w", err)
+			if len(hooks) == 1 {
+				return nil, nil, fmt.Errorf("nothing was replayed: %w", err)
+			}
+			fmt.Fprintf(e.stderr, "not replayed: %s: %v\n", w, err)
+			unread = append(unread, w.String())
+			continue
 		}
 		all = append(all, ds...)
 	}
-	return all, nil
+	if len(unread) == len(hooks) {
+		return nil, nil, errors.New("nothing was replayed: no webhook's history could be read; see above")
+	}
+	return all, unread, nil
 }
 
 // readAll reads r to the end, unless ctx ends first: a read from a

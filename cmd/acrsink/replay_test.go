@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -448,6 +449,41 @@ func TestAMissingContainerIsOneLineAndTheDryRunFailsAsTheRealRunDoes(t *testing.
 			}
 			if strings.Contains(out.String(), "would store") || strings.Contains(out.String(), "stored") {
 				t.Errorf("it reported events as if the store could take them:\n%s", out.String())
+			}
+		})
+	}
+}
+
+func TestReplayRefusesInputThatHoldsNothingToReplay(t *testing.T) {
+	// A store that answers: each is refused for what it is, not for the store.
+	_, cfg := emulatortest.Container(t)
+	env := envFor(cfg.CosmosDatabase, cfg.CosmosContainer)
+	tests := []struct {
+		name  string
+		args  []string
+		stdin string
+		want  string
+		code  int
+	}{
+		{"an array of numbers", nil, `[1,2]`, "none of the 2 entries is a delivery", 1},
+		{"az acr webhook list's output", nil, `[{"id":"/subscriptions/s/resourceGroups/g/providers/Microsoft.ContainerRegistry/registries/r/webhooks/acrsink","name":"acrsink","status":"enabled","scope":"","actions":["push"]}]`, "none of the 1 entries is a delivery", 1},
+		{"a webhook list of commas", []string{"-webhook", ","}, "", `-webhook "," names no webhook`, 2},
+		{"no writes in flight", []string{"-concurrency", "0"}, `[]`, "-concurrency 0: want at least 1", 2},
+		{"fewer than none in flight", []string{"-concurrency", "-1"}, `[]`, "-concurrency -1: want at least 1", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := run(context.Background(), append([]string{"acrsink", "replay"}, tt.args...), env, strings.NewReader(tt.stdin), &out, &errOut)
+			said := errOut.String()
+			if err != nil && !errors.Is(err, errUsage) {
+				said += err.Error()
+			}
+			if code := exitCode(err, false, io.Discard); code != tt.code || !strings.Contains(said, tt.want) {
+				t.Errorf("exit %d, said %q; want exit %d saying %q", code, said, tt.code, tt.want)
+			}
+			if strings.Count(strings.TrimSpace(said), "\n") > 2 || out.Len() != 0 {
+				t.Errorf("want a line or three on stderr and nothing else:\n%s%s", out.String(), errOut.String())
 			}
 		})
 	}
