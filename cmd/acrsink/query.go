@@ -13,23 +13,47 @@ import (
 	"github.com/acrsink/acrsink/internal/store"
 )
 
-// params collects repeated -param @name=value flags.
+// params collects repeated -param flags: @name=value binds the string
+// value, as typed (an all-digit tag is a string, and 1.10 stays 1.10);
+// @name:number=, @name:bool= and @name:null bind those types, refused
+// unless the value is one.
 type params map[string]any
 
 func (p params) String() string { return "" }
 
-// Set takes @name=value; a value that is JSON (a number, true, "quoted") is
-// used as such, anything else as a string.
 func (p params) Set(s string) error {
-	name, value, ok := strings.Cut(s, "=")
-	if !ok || !strings.HasPrefix(name, "@") || len(name) < 2 {
-		return errors.New("want @name=value")
+	name, value, hasValue := strings.Cut(s, "=")
+	name, typ, typed := strings.Cut(name, ":")
+	if !strings.HasPrefix(name, "@") || len(name) < 2 {
+		return errors.New("want @name=value (a string), or @name:number=N, @name:bool=true|false, @name:null")
 	}
-	var v any
-	if err := json.Unmarshal([]byte(value), &v); err != nil {
-		v = value
+	if _, dup := p[name]; dup {
+		return fmt.Errorf("%s is given twice", name)
 	}
-	p[name] = v
+	switch {
+	case !typed && hasValue:
+		p[name] = value
+	case typ == "string" && hasValue:
+		p[name] = value
+	case typ == "number" && hasValue:
+		// json.Number keeps the digits as typed: the query gets 524 or
+		// 524.0, whichever was written.
+		var n json.Number
+		if err := json.Unmarshal([]byte(value), &n); err != nil || strings.TrimSpace(value) != value {
+			return fmt.Errorf("%s:number: %q is not a number", name, value)
+		}
+		p[name] = n
+	case typ == "bool" && hasValue && (value == "true" || value == "false"):
+		p[name] = value == "true"
+	case typ == "bool" && hasValue:
+		return fmt.Errorf("%s:bool: %q is neither true nor false", name, value)
+	case typ == "null" && !hasValue:
+		p[name] = nil
+	case typed && typ != "string" && typ != "number" && typ != "bool" && typ != "null":
+		return fmt.Errorf("%s:%s: the types are string (the default), number, bool and null", name, typ)
+	default:
+		return errors.New("want @name=value (a string), or @name:number=N, @name:bool=true|false, @name:null")
+	}
 	return nil
 }
 
@@ -41,14 +65,16 @@ var queryCmd = &command{
 
 It asks COSMOS_CONNECTION_STRING or COSMOS_ENDPOINT (default: the local
 emulator that acrsink dev starts) in COSMOS_DATABASE/COSMOS_CONTAINER. Use
-double quotes or -param for strings. Every @name in the query needs a -param,
-and every -param a use. Flags may also follow the query. Against Azure,
+double quotes or -param for strings. -param @name=value binds the string
+value exactly as typed (-param @tag=2 is the tag "2"); -param @name:number=N,
+@name:bool=true|false and @name:null bind a number, a boolean or null. Every
+@name in the query needs a -param, and every -param a use. Flags may also follow the query. Against Azure,
 queries go through the gateway, which cannot run ORDER BY, TOP, GROUP BY or
 DISTINCT across partitions; use Data Explorer for those.`,
 	example: `acrsink query -param @repo=hello-world 'SELECT c.tag, c.timestamp FROM c WHERE c.repository = @repo'`,
 	flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 		ps := params{}
-		fs.Var(ps, "param", "query parameter `@name=value` (repeatable)")
+		fs.Var(ps, "param", "query parameter `@name=value`, a string; @name:number=N, @name:bool=B or @name:null for other types (repeatable)")
 		lines := fs.Bool("jsonl", false, "print one compact JSON document per line instead of an indented array")
 		return func(ctx context.Context, e *env, args []string) error { return runQuery(ctx, e, ps, *lines, args) }
 	},

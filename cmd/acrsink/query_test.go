@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 
@@ -147,5 +148,72 @@ func TestAQueryCutShortByCtrlCSaysSo(t *testing.T) {
 	err := run(ctx, []string{"acrsink", "query", `SELECT * FROM c`}, env, nil, &bytes.Buffer{}, &errOut)
 	if !errors.Is(err, errInterrupted) || !strings.Contains(errOut.String(), "interrupted") {
 		t.Errorf("err %v, stderr %q; want an interruption, said", err, errOut.String())
+	}
+}
+
+// storeEvents stores each event (JSON) in a fresh container and returns the
+// settings that reach it.
+func storeEvents(t *testing.T, events ...string) func(string) string {
+	t.Helper()
+	st, cfg := emulatortest.Container(t)
+	for _, raw := range events {
+		ev, err := acr.Parse([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ingest.Event(context.Background(), st, ev, document.SourceWebhook, ev.Raw, ev.Time()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return envFor(cfg.CosmosDatabase, cfg.CosmosContainer)
+}
+
+func TestAParamMeansWhatWasTyped(t *testing.T) {
+	env := storeEvents(t,
+		`{"id":"tag-2","timestamp":"2026-11-23T10:00:00Z","action":"push","target":{"repository":"r","tag":"2","size":524}}`,
+		`{"id":"tag-1.10","timestamp":"2026-11-23T10:00:01Z","action":"push","target":{"repository":"r","tag":"1.10"}}`,
+		`{"id":"tag-true","timestamp":"2026-11-23T10:00:02Z","action":"push","target":{"repository":"r","tag":"true"}}`,
+	)
+	tests := []struct {
+		name, param, query, want string
+	}{
+		{"an all-digit tag is a string", "@t=2", "SELECT VALUE c.id FROM c WHERE c.tag = @t", `["tag-2"]`},
+		{"a version keeps its trailing zero", "@t=1.10", "SELECT VALUE c.id FROM c WHERE c.tag = @t", `["tag-1.10"]`},
+		{"true is the tag true", "@t=true", "SELECT VALUE c.id FROM c WHERE c.tag = @t", `["tag-true"]`},
+		{"a number on request", "@n:number=524", "SELECT VALUE c.id FROM c WHERE c.size >= @n", `["tag-2"]`},
+		{"null on request", "@n:null", `SELECT VALUE @n FROM c WHERE c.tag = "2"`, `[null]`},
+		{"a string on request", "@t:string=2", `SELECT VALUE @t FROM c WHERE c.tag = "2"`, `["2"]`},
+		{"a boolean on request", "@b:bool=true", "SELECT VALUE c.id FROM c WHERE IS_DEFINED(c.size) = @b", `["tag-2"]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			if err := run(context.Background(), []string{"acrsink", "query", "-jsonl", "-param", tt.param, tt.query}, env, nil, &out, &errOut); err != nil {
+				t.Fatalf("%v\n%s", err, errOut.String())
+			}
+			var got []string
+			for line := range strings.Lines(out.String()) {
+				got = append(got, strings.TrimSpace(line))
+			}
+			if g := "[" + strings.Join(got, ",") + "]"; g != tt.want {
+				t.Errorf("-param %s found %s, want %s", tt.param, g, tt.want)
+			}
+		})
+	}
+}
+
+func TestATypedParamThatIsNotItsTypeIsRefused(t *testing.T) {
+	for _, param := range []string{"@n:number=12abc", "@b:bool=yes", "@n:date=2026", "@n:null=1", "@t=1,@t=2"} {
+		t.Run(param, func(t *testing.T) {
+			args := []string{"acrsink", "query"}
+			for _, p := range strings.Split(param, ",") {
+				args = append(args, "-param", p)
+			}
+			var errOut bytes.Buffer
+			err := run(context.Background(), append(args, "SELECT * FROM c WHERE c.x = @n"), func(string) string { return "" }, nil, io.Discard, &errOut)
+			if exitCode(err, false, io.Discard) != 2 || !strings.HasPrefix(errOut.String(), "acrsink query: invalid value") {
+				t.Errorf("err %v, stderr %q; want a usage error", err, errOut.String())
+			}
+		})
 	}
 }
