@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/acrsink/acrsink/internal/emulator"
@@ -48,6 +50,14 @@ func runDev(ctx context.Context, e *env, o devOptions, rest []string) error {
 	port, cosmosPort, dataDir, key := &o.port, &o.cosmosPort, &o.dataDir, &o.key
 	if len(rest) != 0 {
 		return badUsage("takes no arguments (got %q)", rest[0])
+	}
+	// -key takes what ACRSINK_FUNCTION_KEYS takes, and is read the same
+	// way (comma-separated, blanks left out): a -key with no key in it would
+	// turn key checking off without a word. -key "" is the fresh key.
+	keys := strings.FieldsFunc(*key, func(r rune) bool { return r == ',' })
+	keys = slices.DeleteFunc(keys, func(k string) bool { return strings.TrimSpace(k) == "" })
+	if *key != "" && len(keys) == 0 {
+		return badUsage("-key holds no key (blank, or only commas): give a key, several comma-separated, or leave -key out for a fresh one")
 	}
 	if *port == *cosmosPort {
 		return badUsage("-port and -cosmos-port are both %d: the handler and the emulator need a port each", *port)
@@ -108,6 +118,9 @@ func runDev(ctx context.Context, e *env, o devOptions, rest []string) error {
 		return err
 	}
 	cfg := az.cfg
+	if err := cfg.CheckAuth(); err != nil {
+		return err
+	}
 	st, err := az.openStore(store.Options{})
 	if err != nil {
 		return err
@@ -141,7 +154,7 @@ See what was stored (in another terminal):
 
   go run ./cmd/acrsink query 'SELECT * FROM c ORDER BY c.timestamp DESC'
 
-`, url, *key, cosmium.Endpoint(), persist, cfg.CosmosDatabase, cfg.CosmosContainer, url, *key, sample)
+`, url, keyLine(cfg.Keys), cosmium.Endpoint(), persist, cfg.CosmosDatabase, cfg.CosmosContainer, url, cfg.Keys[0], sample)
 
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
@@ -159,6 +172,15 @@ See what was stored (in another terminal):
 		return nil
 	}
 	return err
+}
+
+// keyLine is the banner's keys: the first, which the curl sends, then any
+// others -key named.
+func keyLine(keys []string) string {
+	if len(keys) == 1 {
+		return keys[0]
+	}
+	return keys[0] + " (also accepted: " + strings.Join(keys[1:], ", ") + ")"
 }
 
 func mustWd() string {

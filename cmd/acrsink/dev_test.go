@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -225,5 +226,45 @@ func TestDevLogsJSONWhenNoPersonReadsItAndKeepsItsDataAsAPlainFile(t *testing.T)
 	}
 	if mode := st.Mode().Perm(); mode&0o111 != 0 || mode&0o644 != 0o644 {
 		t.Errorf("cosmium.json has mode %v, want a data file's 0644", mode)
+	}
+}
+
+func TestDevRefusesAKeyThatHoldsNoKey(t *testing.T) {
+	for _, key := range []string{" ", ",", " , "} {
+		t.Run(fmt.Sprintf("%q", key), func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := run(context.Background(), []string{"acrsink", "dev", "-key", key, "-data", t.TempDir()}, func(string) string { return "" }, nil, &out, &errOut)
+			if exitCode(err, false, io.Discard) != 2 || !strings.HasPrefix(errOut.String(), "acrsink dev: -key holds no key") || out.Len() != 0 {
+				t.Errorf("err %v, stdout %q, stderr %q; want a usage error and nothing started", err, out.String(), errOut.String())
+			}
+		})
+	}
+}
+
+func TestDevsCurlWorksWithSeveralKeys(t *testing.T) {
+	out, _, stop := startDev(t, "-port", freePort(t), "-cosmos-port", freePort(t), "-data", t.TempDir(), "-key", "first-key, second-key")
+	defer stop()
+	banner := out.String()
+	m := regexp.MustCompile(`-H 'x-functions-key: ([^']*)'`).FindStringSubmatch(banner)
+	if m == nil || m[1] != "first-key" {
+		t.Fatalf("the curl's key header is %v, want first-key alone:\n%s", m, banner)
+	}
+	url := field(banner, "Webhook URL")
+	for _, tt := range []struct {
+		key  string
+		want int
+	}{{m[1], http.StatusCreated}, {"second-key", http.StatusOK}, {"", http.StatusUnauthorized}} {
+		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(acrtest.Event("push")))
+		if tt.key != "" {
+			req.Header.Set("x-functions-key", tt.key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("key %q: %d, want %d", tt.key, resp.StatusCode, tt.want)
+		}
 	}
 }
