@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -80,15 +81,29 @@ func runDev(ctx context.Context, e *env, o devOptions, rest []string) error {
 	if *key == "" {
 		*key = rand.Text()
 	}
-	bin, err := emulator.Binary(ctx, root, stderr)
-	if err != nil {
-		return err
-	}
 	dir := *dataDir
 	if !filepath.IsAbs(dir) {
 		dir = filepath.Join(root, dir)
 	}
 	persist := filepath.Join(dir, "cosmium.json")
+	// cosmium loads its file when it starts and writes it back whole when
+	// it stops: a second emulator on the same file would overwrite the
+	// first's events, answered 201, with its own. One dev per data folder.
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	release, heldBy, err := lockData(persist+".lock", fmt.Sprintf("pid %d, handler on port %d, emulator on port %d", os.Getpid(), *port, *cosmosPort))
+	if err != nil {
+		return fmt.Errorf("cannot lock the data folder %s: %w", dir, err)
+	}
+	if release == nil {
+		return fmt.Errorf("another acrsink dev (%s) keeps its data in %s: stop it, or give this one its own folder with -data", strings.TrimSpace(heldBy), dir)
+	}
+	defer release()
+	bin, err := emulator.Binary(ctx, root, stderr)
+	if err != nil {
+		return err
+	}
 	cosmium, err := emulator.Start(ctx, bin, emulator.Options{Port: *cosmosPort, Persist: persist, Output: stderr})
 	if err != nil {
 		return err
@@ -152,9 +167,9 @@ Post the documented ACR push example:
 
 See what was stored (in another terminal):
 
-  go run ./cmd/acrsink query 'SELECT * FROM c ORDER BY c.timestamp DESC'
+  %sgo run ./cmd/acrsink query 'SELECT * FROM c ORDER BY c.timestamp DESC'
 
-`, url, keyLine(cfg.Keys), cosmium.Endpoint(), persist, cfg.CosmosDatabase, cfg.CosmosContainer, url, cfg.Keys[0], sample)
+`, url, keyLine(cfg.Keys), cosmium.Endpoint(), persist, cfg.CosmosDatabase, cfg.CosmosContainer, url, cfg.Keys[0], sample, queryEnv(cosmium.ConnectionString(), *cosmosPort, getenv))
 
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
@@ -172,6 +187,24 @@ See what was stored (in another terminal):
 		return nil
 	}
 	return err
+}
+
+// queryEnv is what the banner's query command needs in front of it to
+// reach this instance: query's default is the emulator on 8081 with the
+// default database and container, so another port, or a COSMOS_DATABASE
+// or COSMOS_CONTAINER dev was given, is said. The connection string holds
+// only the emulator's public, well-known key.
+func queryEnv(conn string, cosmosPort int, getenv func(string) string) string {
+	var env string
+	if cosmosPort != 8081 {
+		env += "COSMOS_CONNECTION_STRING='" + conn + "' "
+	}
+	for _, name := range []string{"COSMOS_DATABASE", "COSMOS_CONTAINER"} {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			env += name + "='" + v + "' "
+		}
+	}
+	return env
 }
 
 // keyLine is the banner's keys: the first, which the curl sends, then any

@@ -268,3 +268,51 @@ func TestDevsCurlWorksWithSeveralKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestASecondDevOnTheSameDataIsRefusedNamingTheFirst(t *testing.T) {
+	data, port := t.TempDir(), freePort(t)
+	_, _, stop := startDev(t, "-port", port, "-cosmos-port", freePort(t), "-data", data)
+	defer stop()
+	// Bounded: a second dev that starts runs until its context ends.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	err := run(ctx, []string{"acrsink", "dev", "-port", freePort(t), "-cosmos-port", freePort(t), "-data", data}, func(string) string { return "" }, nil, &out, &errOut)
+	want := fmt.Sprintf("another acrsink dev (pid %d, handler on port %s, ", os.Getpid(), port)
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "-data") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("err %v, want one line with %q and -data", err, want)
+	}
+	if out.Len() != 0 {
+		t.Errorf("the second dev started:\n%s", out.String())
+	}
+}
+
+func TestDevsQueryHintReachesThisInstance(t *testing.T) {
+	out, _, stop := startDev(t, "-port", freePort(t), "-cosmos-port", freePort(t), "-data", t.TempDir())
+	defer stop()
+	banner := out.String()
+	req, _ := http.NewRequest(http.MethodPost, field(banner, "Webhook URL"), bytes.NewReader(acrtest.Event("push")))
+	req.Header.Set("x-functions-key", field(banner, "Function key"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	// The printed command, as a shell runs it: its NAME='value' words are
+	// its environment, and nothing else is.
+	m := regexp.MustCompile(`\n  ((?:\w+='[^']*' )*)go run ./cmd/acrsink query '([^']*)'`).FindStringSubmatch(banner)
+	if m == nil {
+		t.Fatalf("no query command in the banner:\n%s", banner)
+	}
+	env := map[string]string{}
+	for _, kv := range regexp.MustCompile(`(\w+)='([^']*)'`).FindAllStringSubmatch(m[1], -1) {
+		env[kv[1]] = kv[2]
+	}
+	var got bytes.Buffer
+	if err := run(context.Background(), []string{"acrsink", "query", "-jsonl", m[2]}, func(k string) string { return env[k] }, nil, &got, io.Discard); err != nil {
+		t.Fatalf("the printed query: %v", err)
+	}
+	if !strings.Contains(got.String(), "hello-world") {
+		t.Errorf("the printed query found %q, want the push just posted", got.String())
+	}
+}
