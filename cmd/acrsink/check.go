@@ -55,7 +55,7 @@ func pingAdvice(status int) string {
 	case status >= 500:
 		return "acrsink or its host failed: see the app's log in Application Insights"
 	case status == 0:
-		return "no answer: the app was unreachable or slower than ACR's 5 seconds; check that it runs and that the URL is right (az acr webhook show --query serviceUri)"
+		return "the app was unreachable or slower than ACR's 5 seconds; check that it runs and that the URL is right (az acr webhook show --query serviceUri)"
 	case status >= 200 && status < 300:
 		return "answered, but not with the 204 acrsink gives a ping: is the URL acrsink's?"
 	}

@@ -65,7 +65,7 @@ func TestCheckReportsWhatAcrsinkAnsweredThePing(t *testing.T) {
 	}{
 		{"the right key is healthy", &armtest.Hook{OnPing: deliverPing(t, app.URL, "the-right-key")}, true, "answered 204: healthy"},
 		{"a wrong key is a 401 with what to do", &armtest.Hook{OnPing: deliverPing(t, app.URL, "an-old-key")}, false, "answered 401: the key the webhook sends is not one acrsink accepts"},
-		{"an app that is down is no answer", &armtest.Hook{OnPing: deliverPing(t, "http://127.0.0.1:1", "the-right-key")}, false, "no answer (timed out or unreachable): no answer: the app was unreachable"},
+		{"an app that is down is no answer", &armtest.Hook{OnPing: deliverPing(t, "http://127.0.0.1:1", "the-right-key")}, false, "no answer (timed out or unreachable): the app was unreachable"},
 		{"no right to read the history says so", &armtest.Hook{Fault: armtest.Fault{Status: 403, Code: "AuthorizationFailed"}}, false, "403 AuthorizationFailed"},
 	}
 	for _, tt := range tests {
@@ -85,6 +85,9 @@ func TestCheckReportsWhatAcrsinkAnsweredThePing(t *testing.T) {
 			}
 			if !strings.Contains(all, tt.want) {
 				t.Errorf("output %q, want it to say %q", all, tt.want)
+			}
+			if strings.Count(all, "no answer") > 1 {
+				t.Errorf("output %q says no answer twice", all)
 			}
 			for _, secret := range []string{"the-right-key", "an-old-key"} {
 				if strings.Contains(all, secret) {

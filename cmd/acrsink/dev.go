@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/acrsink/acrsink/internal/emulator"
+	"github.com/acrsink/acrsink/internal/reconcile"
 	"github.com/acrsink/acrsink/internal/repo"
 	"github.com/acrsink/acrsink/internal/server"
 	"github.com/acrsink/acrsink/internal/store"
@@ -180,8 +181,18 @@ See what was stored (in another terminal):
 		handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
 	}
 	log := slog.New(handler)
+	// The handler's reconciler, built as cmd/handler builds it: with no
+	// ACRSINK_RECONCILE_WEBHOOKS a POST /reconcile answers 200 with
+	// nothing to do, as the handler does, not 503.
+	rec := &reconcile.Reconciler{Webhooks: az.arm.Webhooks, Store: st, Logger: log}
+	if len(az.arm.Webhooks) > 0 {
+		if rec.Lister, err = az.openARM(e.arm); err != nil {
+			return err
+		}
+	}
 	err = server.Serve(ctx, log, ln, cfg.RequestTimeout, server.New(server.Options{
 		Logger: log, Store: st, Keys: cfg.Keys, Timeout: cfg.RequestTimeout,
+		Reconciler: rec, Shutdown: ctx,
 	}))
 	if errors.Is(err, context.Canceled) {
 		return nil

@@ -316,3 +316,62 @@ func TestDevsQueryHintReachesThisInstance(t *testing.T) {
 		t.Errorf("the printed query found %q, want the push just posted", got.String())
 	}
 }
+
+func TestMessagesSayWhatIsWrongNotAGuess(t *testing.T) {
+	t.Run("a data file that is cut short is named as such", func(t *testing.T) {
+		data := t.TempDir()
+		if err := os.WriteFile(filepath.Join(data, "cosmium.json"), []byte(`{"databases":[`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		err := run(context.Background(), []string{"acrsink", "dev", "-port", freePort(t), "-cosmos-port", freePort(t), "-data", data}, func(string) string { return "" }, nil, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), filepath.Join(data, "cosmium.json")+" is not valid JSON") || strings.Contains(err.Error(), "in use") {
+			t.Errorf("err %v, want one naming the data file as not JSON", err)
+		}
+	})
+	t.Run("package outside a clone says to run it from one", func(t *testing.T) {
+		t.Chdir(t.TempDir())
+		err := run(context.Background(), []string{"acrsink", "package"}, func(string) string { return "" }, nil, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "run this from a clone of acrsink") || strings.Contains(err.Error(), "emulator") {
+			t.Errorf("err %v, want one saying to run from a clone, and nothing of the emulator", err)
+		}
+	})
+}
+
+func TestDevAnswersAndLogsAsTheHandlerDoes(t *testing.T) {
+	out, errOut, stop := startDev(t, "-port", freePort(t), "-cosmos-port", freePort(t), "-data", t.TempDir())
+	url, key := field(out.String(), "Webhook URL"), field(out.String(), "Function key")
+	post := func(url string, body string) int {
+		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+		req.Header.Set("x-functions-key", key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := post(url, `{"id":"x","action":"push"`); got != http.StatusBadRequest {
+		t.Errorf("garbage: %d, want 400", got)
+	}
+	// The Functions host's timer invocation, as the handler's e2e test sends it.
+	if got := post(strings.Replace(url, "/images/push", "/reconcile", 1), `{"Data":{"timer":{}},"Metadata":{}}`); got != http.StatusOK {
+		t.Errorf("POST /reconcile with no webhooks to read: %d, want the handler's 200", got)
+	}
+	stop()
+	lines := map[string]map[string]any{}
+	for line := range strings.Lines(errOut.String()) {
+		var l map[string]any
+		if json.Unmarshal([]byte(line), &l) == nil && l["msg"] == "request" {
+			lines[l["path"].(string)] = l
+		}
+	}
+	if l := lines["/images/push"]; l == nil || l["status"] != 400.0 || !strings.Contains(fmt.Sprint(l["error"]), "JSON") {
+		t.Errorf("the 400's log line %v, want its reason in error", l)
+	}
+	if l := lines["/reconcile"]; l == nil || l["level"] != "INFO" || l["status"] != 200.0 {
+		t.Errorf("the reconcile's log line %v, want INFO and 200", l)
+	}
+	if !strings.Contains(errOut.String(), "nothing to do") {
+		t.Errorf("dev's log does not say the reconciler has nothing to do:\n%s", errOut.String())
+	}
+}
