@@ -105,6 +105,13 @@ func runQuery(ctx context.Context, e *env, ps params, lines bool, rest []string)
 		if len(shape.singleQuoted) > 0 {
 			return fmt.Errorf("query not sent: the local emulator (cosmium v0.1.20) matches nothing with a single-quoted string (%s); use double quotes or -param", strings.Join(shape.singleQuoted, ", "))
 		}
+		if len(shape.wrongLocally) > 0 {
+			var what []string
+			for _, w := range shape.wrongLocally {
+				what = append(what, cosmiumWrong[w])
+			}
+			fmt.Fprintf(stderr, "warning: the local emulator (cosmium v0.1.20) answers these differently from Azure, so these results can be wrong: %s\n", strings.Join(what, "; "))
+		}
 		if fns := unknownToCosmium(shape.funcs); len(fns) > 0 {
 			fmt.Fprintf(stderr, "warning: the local emulator (cosmium v0.1.20) has no %s: it runs the query only up to there and drops the rest, so these results can differ from Azure's\n", strings.Join(fns, ", "))
 		}
