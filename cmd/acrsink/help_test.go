@@ -65,8 +65,9 @@ func TestHelpAndThePackageDocListEveryCommandInOrder(t *testing.T) {
 		}
 	}
 	for _, c := range commands {
-		if line := "\t" + fmt.Sprintf("%-8s %s", c.name, c.summary); !strings.Contains(out.String(), line) {
-			t.Errorf("acrsink help has no line %q", line)
+		line := "\t" + fmt.Sprintf("%-8s %s", c.name, c.summary) + "\n"
+		if !strings.Contains(out.String(), line) || !strings.Contains(doc, line) {
+			t.Errorf("acrsink help or the package doc has no line %q", line)
 		}
 	}
 }

@@ -9,9 +9,9 @@
 //
 //	dev      run the sink locally on the cosmium emulator, with a fresh key
 //	query    run a Cosmos DB SQL query against the configured container and print the results
-//	replay   store the events a webhook's history shows were not delivered
+//	replay   store the events a webhook's history shows were not delivered (from Resource Manager, or az acr webhook list-events -o json)
 //	check    ping a webhook through Resource Manager and report what acrsink answered
-//	package  build the deployment zip for Flex Consumption
+//	package  build the deployment zip for Flex Consumption (host.json, function folders, linux/amd64 handler)
 //
 // Use "acrsink help <command>" for more about a command.
 //
@@ -58,7 +58,9 @@ type env struct {
 	// arm tunes the Resource Manager client (tests trust a stand-in's
 	// certificate here).
 	arm arm.Options
-	// checkPoll and checkNoAnswer replace check's timing when set.
+	// checkPoll and checkNoAnswer, when checkPoll is set, replace check's
+	// timing (checkNoAnswer may then be 0: a delivery with no answer yet
+	// is taken as unanswered at once).
 	checkPoll, checkNoAnswer time.Duration
 }
 
