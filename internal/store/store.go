@@ -469,7 +469,7 @@ func (c *Cosmos) EnsureContainer(ctx context.Context) error {
 	client, _ := c.current()
 	_, err := client.CreateDatabase(ctx, azcosmos.DatabaseProperties{ID: c.database}, nil)
 	if err != nil && StatusCode(err) != http.StatusConflict {
-		return fmt.Errorf("cosmos: create database %s: %w", c.database, err)
+		return &opError{op: "create database " + c.database, attempts: 1, err: err}
 	}
 	db, err := client.NewDatabase(c.database)
 	if err != nil {
@@ -482,7 +482,7 @@ func (c *Cosmos) EnsureContainer(ctx context.Context) error {
 		},
 	}, nil)
 	if err != nil && StatusCode(err) != http.StatusConflict {
-		return fmt.Errorf("cosmos: create container %s: %w", c.name, err)
+		return &opError{op: "create container " + c.database + "/" + c.name, attempts: 1, err: err}
 	}
 	return nil
 }
