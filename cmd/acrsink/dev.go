@@ -202,13 +202,19 @@ See what was stored (in another terminal):
 
 // queryEnv is what the banner's query command needs in front of it to
 // reach this instance: query's default is the emulator on 8081 with the
-// default database and container, so another port, or a COSMOS_DATABASE
-// or COSMOS_CONTAINER dev was given, is said. The connection string holds
+// default database and container, so another port, a Cosmos setting of the
+// shell's that dev overrode, or a COSMOS_DATABASE or COSMOS_CONTAINER dev
+// was given, is said. The connection string holds
 // only the emulator's public, well-known key.
 func queryEnv(conn string, cosmosPort int, getenv func(string) string) string {
 	var env string
-	if cosmosPort != 8081 {
+	// dev overrides the shell's COSMOS_CONNECTION_STRING and COSMOS_ENDPOINT;
+	// the query, run from the same shell, must too.
+	if cosmosPort != 8081 || strings.TrimSpace(getenv("COSMOS_CONNECTION_STRING")) != "" {
 		env += "COSMOS_CONNECTION_STRING='" + conn + "' "
+	}
+	if strings.TrimSpace(getenv("COSMOS_ENDPOINT")) != "" {
+		env += "COSMOS_ENDPOINT='' "
 	}
 	for _, name := range []string{"COSMOS_DATABASE", "COSMOS_CONTAINER"} {
 		if v := strings.TrimSpace(getenv(name)); v != "" {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -139,11 +140,17 @@ func TestAnUnknownCommandIsAUsageError(t *testing.T) {
 // startDev runs acrsink dev with args until it prints its banner.
 func startDev(t *testing.T, args ...string) (stdout, stderr *syncbuf.Buffer, stop func()) {
 	t.Helper()
+	return startDevIn(t, func(string) string { return "" }, args...)
+}
+
+// startDevIn is startDev in a shell whose environment is getenv.
+func startDevIn(t *testing.T, getenv func(string) string, args ...string) (stdout, stderr *syncbuf.Buffer, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr = &syncbuf.Buffer{}, &syncbuf.Buffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, append([]string{"acrsink", "dev"}, args...), func(string) string { return "" }, nil, stdout, stderr)
+		done <- run(ctx, append([]string{"acrsink", "dev"}, args...), getenv, nil, stdout, stderr)
 	}()
 	deadline := time.Now().Add(2 * time.Minute)
 	for !strings.Contains(stdout.String(), "Function key") {
@@ -288,7 +295,21 @@ func TestASecondDevOnTheSameDataIsRefusedNamingTheFirst(t *testing.T) {
 }
 
 func TestDevsQueryHintReachesThisInstance(t *testing.T) {
-	out, _, stop := startDev(t, "-port", freePort(t), "-cosmos-port", freePort(t), "-data", t.TempDir())
+	for _, tt := range []struct {
+		name  string
+		shell map[string]string
+	}{
+		{"another port", nil},
+		{"a shell set for an Azure account and another container", map[string]string{
+			"COSMOS_ENDPOINT": "https://someaccount.documents.azure.com:443/", "COSMOS_DATABASE": "db2", "COSMOS_CONTAINER": "c2",
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) { queryHintReaches(t, tt.shell) })
+	}
+}
+
+func queryHintReaches(t *testing.T, shell map[string]string) {
+	out, _, stop := startDevIn(t, func(k string) string { return shell[k] }, "-port", freePort(t), "-cosmos-port", freePort(t), "-data", t.TempDir())
 	defer stop()
 	banner := out.String()
 	req, _ := http.NewRequest(http.MethodPost, field(banner, "Webhook URL"), bytes.NewReader(acrtest.Event("push")))
@@ -304,7 +325,10 @@ func TestDevsQueryHintReachesThisInstance(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no query command in the banner:\n%s", banner)
 	}
-	env := map[string]string{}
+	env := maps.Clone(shell)
+	if env == nil {
+		env = map[string]string{}
+	}
 	for _, kv := range regexp.MustCompile(`(\w+)='([^']*)'`).FindAllStringSubmatch(m[1], -1) {
 		env[kv[1]] = kv[2]
 	}
