@@ -11,10 +11,6 @@ import (
 	"github.com/acrsink/acrsink/internal/store"
 )
 
-// armOptions tune the Resource Manager client (tests trust a stand-in's
-// certificate here).
-var armOptions arm.Options
-
 // azure is what a subcommand reaches Azure with: the configuration, its
 // Resource Manager part, and one credential for the configured cloud,
 // shared by the store and Resource Manager and made when one of them first
@@ -75,10 +71,11 @@ func (a *azure) openStore(opts store.Options) (*store.Cosmos, error) {
 }
 
 // openARM is Resource Manager at ACRSINK_ARM_ENDPOINT with the credential.
-func (a *azure) openARM() (*arm.Client, error) {
+// opts are env.arm.
+func (a *azure) openARM(opts arm.Options) (*arm.Client, error) {
 	cred, err := a.credential()
 	if err != nil {
 		return nil, err
 	}
-	return arm.New(a.arm.Cloud, cred, armOptions), nil
+	return arm.New(a.arm.Cloud, cred, opts), nil
 }

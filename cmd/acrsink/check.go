@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/acrsink/acrsink/internal/acr"
@@ -12,20 +12,34 @@ import (
 	"github.com/acrsink/acrsink/internal/history"
 )
 
-func init() {
-	commands["check"] = command{summary: "ping a webhook through Resource Manager and report what acrsink answered", run: runCheck}
+var checkCmd = &command{
+	name:    "check",
+	summary: "ping a webhook through Resource Manager and report what acrsink answered",
+	usage:   "acrsink check -webhook WEBHOOK_ID",
+	long: `acrsink check asks ACR to ping a webhook, finds that ping's delivery in the webhook's history, and says what acrsink answered.
+
+The round trip to try before relying on a webhook: 204 is healthy; 401
+means the key does not match; no answer means unreachable. It reads and
+pings through Azure Resource Manager with your sign-in (az login); your
+identity needs the webhook's ping and listEvents actions. Exits 0 only
+when the ping got its 204.`,
+	example: "acrsink check -webhook $(az acr webhook show -r REGISTRY -n WEBHOOK --query id -o tsv)",
+	flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
+		id := fs.String("webhook", "", "the webhook's resource id")
+		return func(ctx context.Context, e *env, args []string) error { return runCheck(ctx, e, *id, args) }
+	},
 }
 
 // checkWait bounds the wait for the ping's delivery to show in the
 // history: ACR gives up on a delivery after 5 seconds.
-var checkWait = 45 * time.Second
+const checkWait = 45 * time.Second
 
 // checkPoll is how often the history is read while waiting.
-var checkPoll = 2 * time.Second
+const checkPoll = 2 * time.Second
 
 // checkNoAnswer is how long after the ping a delivery with no answer yet
 // is taken as unanswered, not as still in flight: ACR waits 5 seconds.
-var checkNoAnswer = 10 * time.Second
+const checkNoAnswer = 10 * time.Second
 
 // pingAdvice says what a ping's answer means and what to do, by status.
 func pingAdvice(status int) string {
@@ -41,45 +55,33 @@ func pingAdvice(status int) string {
 	case status >= 500:
 		return "acrsink or its host failed: see the app's log in Application Insights"
 	case status == 0:
-		return "no answer: the app was unreachable or slower than ACR's 5 seconds; check that it runs and that the URL is right (az acr webhook show --query serviceUri)"
+		return "the app was unreachable or slower than ACR's 5 seconds; check that it runs and that the URL is right (az acr webhook show --query serviceUri)"
 	case status >= 200 && status < 300:
 		return "answered, but not with the 204 acrsink gives a ping: is the URL acrsink's?"
 	}
 	return "unexpected answer"
 }
 
-func runCheck(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	flags := newFlags(help{
-		name:  "check",
-		does:  "acrsink check asks ACR to ping a webhook, finds that ping's delivery in the webhook's history, and says what acrsink answered.",
-		usage: "acrsink check --webhook WEBHOOK_ID",
-		detail: `The round trip to try before relying on a webhook: 204 is healthy; 401
-means the key does not match; no answer means unreachable. It reads and
-pings through Azure Resource Manager with your sign-in (az login); your
-identity needs the webhook's ping and listEvents actions. Exits 0 only
-when the ping got its 204.`,
-		example: "acrsink check --webhook $(az acr webhook show -r REGISTRY -n WEBHOOK --query id -o tsv)",
-	}, stderr)
-	id := flags.String("webhook", "", "the webhook's resource id")
-	rest, err := parseArgs(flags, args)
-	if err != nil {
-		return err
-	}
+func runCheck(ctx context.Context, e *env, id string, rest []string) error {
 	if len(rest) != 0 {
-		return usageError(flags, "takes no arguments (got %q): name the webhook with --webhook", rest[0])
+		return badUsage("takes no arguments (got %q): name the webhook with -webhook", rest[0])
 	}
-	if *id == "" {
-		return usageError(flags, "--webhook is required")
+	if id == "" {
+		return badUsage("-webhook is required")
 	}
-	w, err := arm.ParseWebhook(*id)
+	poll, noAnswer := checkPoll, checkNoAnswer
+	if e.checkPoll != 0 {
+		poll, noAnswer = e.checkPoll, e.checkNoAnswer
+	}
+	w, err := arm.ParseWebhook(id)
 	if err != nil {
-		return fmt.Errorf("--webhook: %w", err)
+		return fmt.Errorf("-webhook: %w", err)
 	}
-	az, err := loadAzure(getenv)
+	az, err := loadAzure(e.getenv)
 	if err != nil {
 		return err
 	}
-	client, err := az.openARM()
+	client, err := az.openARM(e.arm)
 	if err != nil {
 		return err
 	}
@@ -101,7 +103,7 @@ when the ping got its 204.`,
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "pinged %s (%s); waiting for its delivery in the history\n", w, pingID)
+	fmt.Fprintf(e.stdout, "pinged %s (%s); waiting for its delivery in the history\n", w, pingID)
 	pinged := time.Now()
 	deadline := pinged.Add(checkWait)
 	for {
@@ -109,9 +111,9 @@ when the ping got its 204.`,
 		if err != nil && !errors.Is(err, arm.ErrMore) {
 			return err
 		}
-		if d, ok := pingDelivery(ds, seen, pingID); ok && (d.StatusCode != 0 || time.Since(pinged) > checkNoAnswer) {
+		if d, ok := pingDelivery(ds, seen, pingID); ok && (d.StatusCode != 0 || time.Since(pinged) > noAnswer) {
 			status := d.StatusCode
-			fmt.Fprintf(stdout, "%s: %s\n", d.Answer(), pingAdvice(status))
+			fmt.Fprintf(e.stdout, "%s: %s\n", d.Answer(), pingAdvice(status))
 			if status != 204 {
 				return errors.New("the webhook is not healthy; see above")
 			}
@@ -122,9 +124,9 @@ when the ping got its 204.`,
 		}
 		select {
 		case <-ctx.Done():
-			fmt.Fprintln(stderr, "interrupted while waiting for the ping's delivery")
+			fmt.Fprintln(e.stderr, "interrupted while waiting for the ping's delivery")
 			return errInterrupted
-		case <-time.After(checkPoll):
+		case <-time.After(poll):
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -20,22 +21,19 @@ import (
 
 // standInAzure points the CLI at a stand-in Resource Manager, signed in
 // through a stand-in managed identity, and returns the getenv for it.
-func standInAzure(t *testing.T) (*armtest.Server, func(string) string, *store.Cosmos) {
+func standInAzure(t *testing.T) (*armtest.Server, *env, *store.Cosmos) {
 	t.Helper()
 	id := armtest.NewIdentity(t)
 	id.Setenv(t)
 	s := armtest.New(t, id.Token)
-	old := armOptions
-	armOptions = arm.Options{Transport: s.Client()}
-	t.Cleanup(func() { armOptions = old })
 	st, cfg := emulatortest.Container(t)
-	env := envFor(cfg.CosmosDatabase, cfg.CosmosContainer)
-	return s, func(name string) string {
+	getenv := envFor(cfg.CosmosDatabase, cfg.CosmosContainer)
+	return s, &env{getenv: func(name string) string {
 		if name == "ACRSINK_ARM_ENDPOINT" {
 			return s.URL
 		}
-		return env(name)
-	}, st
+		return getenv(name)
+	}, arm: arm.Options{Transport: s.Client()}}, st
 }
 
 // deliverPing is ACR delivering a ping to url with key, as the stand-in's
@@ -59,9 +57,6 @@ func TestCheckReportsWhatAcrsinkAnsweredThePing(t *testing.T) {
 	st, _ := emulatortest.Container(t)
 	app := httptest.NewServer(server.New(server.Options{Store: st, Keys: []string{"the-right-key"}}))
 	defer app.Close()
-	oldPoll, oldNoAnswer := checkPoll, checkNoAnswer
-	checkPoll, checkNoAnswer = 10*time.Millisecond, 0
-	t.Cleanup(func() { checkPoll, checkNoAnswer = oldPoll, oldNoAnswer })
 	tests := []struct {
 		name    string
 		hook    *armtest.Hook
@@ -70,16 +65,17 @@ func TestCheckReportsWhatAcrsinkAnsweredThePing(t *testing.T) {
 	}{
 		{"the right key is healthy", &armtest.Hook{OnPing: deliverPing(t, app.URL, "the-right-key")}, true, "answered 204: healthy"},
 		{"a wrong key is a 401 with what to do", &armtest.Hook{OnPing: deliverPing(t, app.URL, "an-old-key")}, false, "answered 401: the key the webhook sends is not one acrsink accepts"},
-		{"an app that is down is no answer", &armtest.Hook{OnPing: deliverPing(t, "http://127.0.0.1:1", "the-right-key")}, false, "no answer (timed out or unreachable): no answer: the app was unreachable"},
+		{"an app that is down is no answer", &armtest.Hook{OnPing: deliverPing(t, "http://127.0.0.1:1", "the-right-key")}, false, "no answer (timed out or unreachable): the app was unreachable"},
 		{"no right to read the history says so", &armtest.Hook{Fault: armtest.Fault{Status: 403, Code: "AuthorizationFailed"}}, false, "403 AuthorizationFailed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, env, _ := standInAzure(t)
+			s, e, _ := standInAzure(t)
+			e.checkPoll, e.checkNoAnswer = 10*time.Millisecond, 0
 			id := armtest.WebhookID("myregistry", "acrsink")
 			s.Add(id, tt.hook)
 			var out, errOut bytes.Buffer
-			err := run(context.Background(), []string{"acrsink", "check", "--webhook", id}, env, nil, &out, &errOut)
+			err := e.runTo([]string{"acrsink", "check", "-webhook", id}, &out, &errOut)
 			if (err == nil) != tt.healthy {
 				t.Errorf("err = %v, want healthy %v", err, tt.healthy)
 			}
@@ -89,6 +85,9 @@ func TestCheckReportsWhatAcrsinkAnsweredThePing(t *testing.T) {
 			}
 			if !strings.Contains(all, tt.want) {
 				t.Errorf("output %q, want it to say %q", all, tt.want)
+			}
+			if strings.Count(all, "no answer") > 1 {
+				t.Errorf("output %q says no answer twice", all)
 			}
 			for _, secret := range []string{"the-right-key", "an-old-key"} {
 				if strings.Contains(all, secret) {
@@ -100,20 +99,20 @@ func TestCheckReportsWhatAcrsinkAnsweredThePing(t *testing.T) {
 }
 
 func TestCheckNeedsAWebhookID(t *testing.T) {
-	for _, args := range [][]string{{"check"}, {"check", "--webhook", "acrsink"}} {
+	for _, args := range [][]string{{"check"}, {"check", "-webhook", "acrsink"}} {
 		var errOut bytes.Buffer
 		err := run(context.Background(), append([]string{"acrsink"}, args...), func(string) string { return "" }, nil, &bytes.Buffer{}, &errOut)
 		if err == nil {
 			t.Errorf("%q: no error", args)
 		}
-		if msg := errOut.String() + err.Error(); !strings.Contains(msg, "--webhook") {
-			t.Errorf("%q: %q does not name --webhook", args, msg)
+		if msg := errOut.String() + err.Error(); !strings.Contains(msg, "-webhook") {
+			t.Errorf("%q: %q does not name -webhook", args, msg)
 		}
 	}
 }
 
 func TestReplayReadsAWebhooksHistoryFromResourceManager(t *testing.T) {
-	s, env, st := standInAzure(t)
+	s, e, st := standInAzure(t)
 	hooks := []string{armtest.WebhookID("myregistry", "acrsink"), armtest.WebhookID("myregistry", "acrsinkeastus")}
 	headers := map[string]string{"x-functions-key": "SECRET-KEY-IN-HISTORY", "x-acrsink-region": "westeurope"}
 	ev := func(id string) json.RawMessage {
@@ -126,7 +125,7 @@ func TestReplayReadsAWebhooksHistoryFromResourceManager(t *testing.T) {
 	}})
 	s.Add(hooks[1], &armtest.Hook{Entries: []json.RawMessage{armtest.Entry("d-4", ev("e-4"), headers, 401)}})
 	var out, errOut bytes.Buffer
-	err := run(context.Background(), []string{"acrsink", "replay", "--webhook", strings.Join(hooks, ",")}, env, nil, &out, &errOut)
+	err := e.runTo([]string{"acrsink", "replay", "-webhook", strings.Join(hooks, ",")}, &out, &errOut)
 	if err != nil {
 		t.Fatalf("replay: %v\n%s%s", err, out.String(), errOut.String())
 	}
@@ -149,7 +148,7 @@ func TestReplayReadsAWebhooksHistoryFromResourceManager(t *testing.T) {
 }
 
 func TestReplayOfAHistoryLongerThanOneReadTakesReplaysWhatWasReadAndSaysSo(t *testing.T) {
-	s, env, st := standInAzure(t)
+	s, e, st := standInAzure(t)
 	hook := armtest.WebhookID("myregistry", "acrsink")
 	var entries []json.RawMessage
 	for i := range arm.MaxPages + 1 {
@@ -157,7 +156,7 @@ func TestReplayOfAHistoryLongerThanOneReadTakesReplaysWhatWasReadAndSaysSo(t *te
 	}
 	s.Add(hook, &armtest.Hook{PageSize: 1, Entries: entries})
 	var out, errOut bytes.Buffer
-	if err := run(context.Background(), []string{"acrsink", "replay", "--webhook", hook}, env, nil, &out, &errOut); err != nil {
+	if err := e.runTo([]string{"acrsink", "replay", "-webhook", hook}, &out, &errOut); err != nil {
 		t.Fatalf("replay: %v\n%s%s", err, out.String(), errOut.String())
 	}
 	if got := ids(t, st); len(got) != arm.MaxPages {
@@ -170,8 +169,34 @@ func TestReplayOfAHistoryLongerThanOneReadTakesReplaysWhatWasReadAndSaysSo(t *te
 
 func TestReplayTakesOneHistoryAtATime(t *testing.T) {
 	var errOut bytes.Buffer
-	err := run(context.Background(), []string{"acrsink", "replay", "--webhook", armtest.WebhookID("r", "acrsink"), "--file", "x.json"}, func(string) string { return "" }, nil, &bytes.Buffer{}, &errOut)
-	if err == nil || !strings.Contains(errOut.String(), "--webhook and --file both name a history") {
+	err := run(context.Background(), []string{"acrsink", "replay", "-webhook", armtest.WebhookID("r", "acrsink"), "-file", "x.json"}, func(string) string { return "" }, nil, &bytes.Buffer{}, &errOut)
+	if err == nil || !strings.Contains(errOut.String(), "-webhook and -file both name a history") {
 		t.Errorf("err %v, stderr %q", err, errOut.String())
+	}
+}
+
+// runTo runs args with e, writing to stdout and stderr.
+func (e *env) runTo(args []string, stdout, stderr io.Writer) error {
+	e.stdout, e.stderr = stdout, stderr
+	return e.run(context.Background(), args)
+}
+
+func TestOneWebhookWhoseHistoryCannotBeReadDoesNotStopTheOthers(t *testing.T) {
+	s, e, st := standInAzure(t)
+	readable, refused := armtest.WebhookID("myregistry", "acrsink"), armtest.WebhookID("myregistry", "acrsinkeastus")
+	s.Add(refused, &armtest.Hook{Fault: armtest.Fault{Status: 403, Code: "AuthorizationFailed"}})
+	s.Add(readable, &armtest.Hook{Entries: []json.RawMessage{
+		armtest.Entry("d-1", json.RawMessage(`{"id":"e-1","timestamp":"2026-11-23T10:00:00Z","action":"push","target":{"repository":"hello-world","tag":"v1"}}`), nil, 503),
+	}})
+	var out, errOut bytes.Buffer
+	err := e.runTo([]string{"acrsink", "replay", "-webhook", refused + "," + readable}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "myregistry/acrsinkeastus") {
+		t.Errorf("err %v, want one naming the webhook that was not replayed", err)
+	}
+	if !strings.Contains(errOut.String(), "not replayed: myregistry/acrsinkeastus:") || !strings.Contains(errOut.String(), "403") {
+		t.Errorf("stderr %q, want the unreadable webhook and why", errOut.String())
+	}
+	if got := ids(t, st); got["e-1"] != "replay" {
+		t.Errorf("stored %v, want the readable webhook's event replayed", got)
 	}
 }

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,33 +12,31 @@ import (
 	"github.com/acrsink/acrsink/internal/repo"
 )
 
-func init() {
-	commands["package"] = command{summary: "build the deployment zip for Flex Consumption (host.json, function folders, linux/amd64 handler)", run: runPackage}
-}
+var packageCmd = &command{
+	name:    "package",
+	summary: "build the deployment zip for Flex Consumption (host.json, function folders, linux/amd64 handler)",
+	usage:   "acrsink package [-o FILE]",
+	long: `acrsink package builds the zip that Flex Consumption deploys (host.json, the function folders, the handler for linux/amd64) and checks it as the platform will read it.
 
-func runPackage(ctx context.Context, args []string, _ func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
-	flags := newFlags(help{
-		name:  "package",
-		does:  "acrsink package builds the zip that Flex Consumption deploys (host.json, the function folders, the handler for linux/amd64) and checks it as the platform will read it.",
-		usage: "acrsink package [-o FILE]",
-		detail: `Entries are dated SOURCE_DATE_EPOCH when it is set, else 1980-01-01: the same
+Entries are dated SOURCE_DATE_EPOCH when it is set, else 1980-01-01: the same
 sources make the same zip. A folder inside the repository (dist/) is created;
 one elsewhere must exist.`,
-		example: "go run ./cmd/acrsink package -o dist/acrsink.zip",
-	}, stderr)
-	out := flags.String("o", "dist/acrsink.zip", "where to write the zip (relative to the repository root)")
-	rest, err := parseArgs(flags, args)
-	if err != nil {
-		return err
-	}
+	example: "go run ./cmd/acrsink package -o dist/acrsink.zip",
+	flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
+		out := fs.String("o", "dist/acrsink.zip", "where to write the zip (relative to the repository root)")
+		return func(ctx context.Context, e *env, args []string) error { return runPackage(ctx, e, *out, args) }
+	},
+}
+
+func runPackage(ctx context.Context, e *env, out string, rest []string) error {
 	if len(rest) != 0 {
-		return usageError(flags, "takes no arguments (got %q); name the zip with -o", rest[0])
+		return badUsage("takes no arguments (got %q); name the zip with -o", rest[0])
 	}
 	root, err := repo.Root()
 	if err != nil {
 		return err
 	}
-	path := *out
+	path := out
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(root, path)
 	}
@@ -62,7 +60,7 @@ one elsewhere must exist.`,
 		os.Remove(path)
 		return fmt.Errorf("the package failed its own check: %w", err)
 	}
-	fmt.Fprintf(stdout, `%s (%.1f MiB), checked as Flex Consumption reads it:
+	fmt.Fprintf(e.stdout, `%s (%.1f MiB), checked as Flex Consumption reads it:
   host.json at the root starts "handler"
   handler: a static linux/amd64 executable, exec bit set
   function folders: %s (each function.json has its bindings)

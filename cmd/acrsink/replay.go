@@ -3,21 +3,21 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/acrsink/acrsink/internal/arm"
+	"github.com/acrsink/acrsink/internal/config"
 	"github.com/acrsink/acrsink/internal/history"
 	"github.com/acrsink/acrsink/internal/ingest"
 	"github.com/acrsink/acrsink/internal/replay"
 	"github.com/acrsink/acrsink/internal/store"
 )
-
-func init() {
-	commands["replay"] = command{summary: "store the events a webhook's history shows were not delivered (from Resource Manager, or az acr webhook list-events -o json)", run: runReplay}
-}
 
 const replayExample = "az acr webhook list-events -r REGISTRY -n WEBHOOK -o json | acrsink replay"
 
@@ -41,106 +41,146 @@ func replayWord(o ingest.Outcome) string {
 	return o.String()
 }
 
-func runReplay(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	flags := newFlags(help{
-		name:  "replay",
-		does:  "acrsink replay stores the events whose webhook delivery did not get a 2xx answer, reading the webhook's history.",
-		usage: "acrsink replay --webhook WEBHOOK_ID [flags], or az acr webhook list-events -r REGISTRY -n WEBHOOK -o json | acrsink replay [flags]",
-		detail: `With --webhook it reads the history from Azure Resource Manager with your
+var replayCmd = &command{
+	name:    "replay",
+	summary: "store the events a webhook's history shows were not delivered (from Resource Manager, or az acr webhook list-events -o json)",
+	usage:   "acrsink replay -webhook WEBHOOK_ID [flags], or az acr webhook list-events -r REGISTRY -n WEBHOOK -o json | acrsink replay [flags]",
+	long: `acrsink replay stores the events whose webhook delivery did not get a 2xx answer, reading the webhook's history.
+
+With -webhook it reads the history from Azure Resource Manager with your
 sign-in (az login), up to 100 pages, and writes no file: the history holds the
-webhook's key in its headers. It goes through the same mapping and create-only store as the handler: an
-event already stored is left as it was ("already present"), so replaying
-twice changes nothing. Reads the same Cosmos settings as the handler
-(COSMOS_ENDPOINT or COSMOS_CONNECTION_STRING, COSMOS_DATABASE,
-COSMOS_CONTAINER).`,
-		example: "acrsink replay --dry-run --webhook $(az acr webhook show -r REGISTRY -n WEBHOOK --query id -o tsv)\n" + replayExample + " --dry-run",
-	}, stderr)
-	file := flags.String("file", "", "read the history from this file instead of standard input")
-	webhooks := flags.String("webhook", "", "read the history of these webhooks (resource ids, comma-separated) from Resource Manager")
-	all := flags.Bool("all", false, "replay every event, not only those whose delivery got no 2xx")
-	dryRun := flags.Bool("dry-run", false, "look each event up in the store and report what a replay would do; store nothing")
-	concurrency := flags.Int("concurrency", 8, "writes in flight")
-	rest, err := parseArgs(flags, args)
-	if err != nil {
-		return err
-	}
+webhook's key in its headers. It goes through the same mapping and
+create-only store as the handler: an event already stored is left as it was
+("already present"), so replaying twice changes nothing. Reads the same
+Cosmos settings as the handler (COSMOS_ENDPOINT or COSMOS_CONNECTION_STRING,
+COSMOS_DATABASE, COSMOS_CONTAINER).`,
+	example: "acrsink replay -dry-run -webhook $(az acr webhook show -r REGISTRY -n WEBHOOK --query id -o tsv)\n" + replayExample + " -dry-run",
+	flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
+		var o replayOptions
+		fs.StringVar(&o.file, "file", "", "read the history from this file instead of standard input")
+		fs.StringVar(&o.webhooks, "webhook", "", "read the history of these webhooks (resource ids, comma-separated) from Resource Manager")
+		fs.BoolVar(&o.all, "all", false, "replay every event, not only those whose delivery got no 2xx")
+		fs.BoolVar(&o.dryRun, "dry-run", false, "look each event up in the store and report what a replay would do; store nothing")
+		fs.IntVar(&o.concurrency, "concurrency", 8, "writes in flight")
+		return func(ctx context.Context, e *env, args []string) error { return runReplay(ctx, e, o, args) }
+	},
+}
+
+// replayOptions are replay's flags.
+type replayOptions struct {
+	file, webhooks string
+	all, dryRun    bool
+	concurrency    int
+}
+
+// runReplay reads the history, checks that the store answers, replays,
+// reports, and exits as the outcomes say.
+func runReplay(ctx context.Context, e *env, o replayOptions, rest []string) error {
 	if len(rest) != 0 {
-		return usageError(flags, "takes no arguments (got %q): pipe the history in, or name its file with --file", rest[0])
+		return badUsage("takes no arguments (got %q): pipe the history in, or name its file with -file", rest[0])
 	}
-	az, err := loadAzure(getenv)
+	if o.concurrency < 1 {
+		return badUsage("-concurrency %d: want at least 1 write in flight", o.concurrency)
+	}
+	if o.webhooks != "" && o.file != "" {
+		return badUsage("-webhook and -file both name a history: give one")
+	}
+	az, err := loadAzure(e.getenv)
 	if err != nil {
 		return err
 	}
-	cfg := az.cfg
-	var deliveries []history.Delivery
-	if *webhooks != "" {
-		if *file != "" {
-			return usageError(flags, "--webhook and --file both name a history: give one")
-		}
-		if deliveries, err = webhookHistory(ctx, az, *webhooks, stderr); err != nil {
-			return err
-		}
-	} else {
-		in := stdin
-		if *file != "" {
-			f, err := os.Open(*file)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			in = f
-		} else if isTerminal(stdin) {
-			// Nobody types a history: waiting for one would look like a hang.
-			fmt.Fprintf(stderr, "acrsink replay: nothing is piped in; replay reads %s, on standard input or from --file, or a webhook's history from Resource Manager with --webhook:\n  %s\n", history.Expected, replayExample)
-			return errUsage
-		}
-		data, err := readAll(ctx, in)
-		if err != nil {
-			if ctx.Err() != nil {
-				fmt.Fprintln(stderr, "interrupted while reading the history; nothing was replayed")
-				return errInterrupted
-			}
-			return err
-		}
-		if deliveries, err = history.Parse(data); err != nil {
-			return err
-		}
+	deliveries, unread, err := readHistory(ctx, e, az, o)
+	if err != nil {
+		return err
 	}
 	st, err := az.openStore(store.Options{})
 	if err != nil {
 		return err
 	}
-	// One read before the loop: a store that cannot answer is one line
-	// saying what to fix, not the same error once per event.
-	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	_, err = st.Exists(cctx, "acrsink-replay-store-check")
-	cancel()
-	if err != nil {
-		if ctx.Err() != nil {
-			fmt.Fprintln(stderr, "interrupted before anything was replayed")
-			return errInterrupted
-		}
-		if p := storeProblem(err, cfg); p != nil {
-			return fmt.Errorf("nothing was replayed: %w", p)
-		}
-		return fmt.Errorf("nothing was replayed: the store did not answer a test read: %w", err)
+	if err := probeStore(ctx, e, st, az.cfg); err != nil {
+		return err
 	}
-
-	opts := replay.Options{All: *all, DryRun: *dryRun, Concurrency: *concurrency}
-	progress := isTerminal(stderr)
+	opts := replay.Options{All: o.all, DryRun: o.dryRun, Concurrency: o.concurrency}
+	progress := isTerminal(e.stderr)
 	if progress {
 		opts.Progress = func(done, total int) {
-			fmt.Fprintf(stderr, "\rreplaying %d/%d", done, total)
+			fmt.Fprintf(e.stderr, "\rreplaying %d/%d", done, total)
 			if done == total {
-				fmt.Fprintln(stderr)
+				fmt.Fprintln(e.stderr)
 			}
 		}
 	}
 	s := replay.Run(ctx, st, deliveries, opts)
-	c := s.Counts
-	if progress && c[ingest.Unfinished] > 0 {
-		fmt.Fprintln(stderr)
+	if progress && s.Counts[ingest.Unfinished] > 0 {
+		fmt.Fprintln(e.stderr)
 	}
+	report(e, s, o.dryRun, az.cfg)
+	return exitStatus(e, s, unread)
+}
+
+// readHistory reads the deliveries from Resource Manager (-webhook), the
+// file, or standard input.
+func readHistory(ctx context.Context, e *env, az *azure, o replayOptions) (ds []history.Delivery, unread []string, err error) {
+	if o.webhooks != "" {
+		return webhookHistory(ctx, e, az, o.webhooks)
+	}
+	in := e.stdin
+	if o.file != "" {
+		f, err := os.Open(o.file)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer f.Close()
+		in = f
+	} else if isTerminal(in) {
+		// Nobody types a history: waiting for one would look like a hang.
+		return nil, nil, badUsage("nothing is piped in; replay reads %s, on standard input or from -file, or a webhook's history from Resource Manager with -webhook: %s", history.Expected, replayExample)
+	}
+	data, err := readAll(ctx, in)
+	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintln(e.stderr, "interrupted while reading the history; nothing was replayed")
+			return nil, nil, errInterrupted
+		}
+		return nil, nil, err
+	}
+	ds, err = history.Parse(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	// A JSON array of something else (az acr webhook list, [1,2]) is no
+	// history; an empty one is a webhook that has sent nothing yet.
+	if len(ds) > 0 && !slices.ContainsFunc(ds, func(d history.Delivery) bool { return !d.NotDelivery }) {
+		return nil, nil, fmt.Errorf("nothing was replayed: none of the %d entries is a delivery (%v); replay reads %s", len(ds), ds[0].Err, history.Expected)
+	}
+	return ds, nil, nil
+}
+
+// probeStore is one read before the first event, the same for a dry run
+// as for a real one: a store that cannot answer is one line saying what to
+// fix, not the same error once per event.
+func probeStore(ctx context.Context, e *env, st *store.Cosmos, cfg config.Config) error {
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err := st.Check(cctx)
+	cancel()
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(e.stderr, "interrupted before anything was replayed")
+		return errInterrupted
+	}
+	if p := storeProblem(err, cfg); p != nil {
+		return fmt.Errorf("nothing was replayed: %w", p)
+	}
+	return fmt.Errorf("nothing was replayed: the store did not answer a read of the container: %w", err)
+}
+
+// report prints a line for each event that was not skipped as delivered,
+// then the counts.
+func report(e *env, s replay.Summary, dryRun bool, cfg config.Config) {
+	stdout, stderr := e.stdout, e.stderr
+	c := s.Counts
 	for _, r := range s.Results {
 		if r.Outcome == ingest.Delivered || r.Outcome == ingest.Unfinished {
 			continue
@@ -169,7 +209,7 @@ COSMOS_CONTAINER).`,
 		fmt.Fprintf(stdout, ", skipped (not a delivery) %d", n)
 	}
 	fmt.Fprintf(stdout, ", %s %d, %s %d, ignored (ping) %d", replayWord(ingest.Stored), c[ingest.Stored], replayWord(ingest.Duplicate), c[ingest.Duplicate], c[ingest.Ignored])
-	if *dryRun {
+	if dryRun {
 		fmt.Fprintf(stdout, ", %s %d", replayWord(ingest.WouldStore), c[ingest.WouldStore])
 	}
 	fmt.Fprintf(stdout, ", %s %d", replayWord(ingest.Failed), c[ingest.Failed]+c[ingest.Invalid])
@@ -177,17 +217,24 @@ COSMOS_CONTAINER).`,
 		fmt.Fprintf(stdout, ", not done (interrupted) %d", n)
 	}
 	fmt.Fprintln(stdout)
-	if *dryRun {
+	if dryRun {
 		fmt.Fprintf(stdout, "dry run: looked each event up in %s/%s, as a replay does before writing; stored nothing\n", cfg.CosmosDatabase, cfg.CosmosContainer)
 	}
+}
+
+// exitStatus is the run's error: an interrupted run first, then failures.
+func exitStatus(e *env, s replay.Summary, unread []string) error {
+	c := s.Counts
 	switch {
 	case c[ingest.Unfinished] > 0:
-		fmt.Fprintf(stderr, "interrupted: %d of %d deliveries not done; run the same command again to finish (a replay is safe to repeat)\n", c[ingest.Unfinished], len(s.Results))
+		fmt.Fprintf(e.stderr, "interrupted: %d of %d deliveries not done; run the same command again to finish (a replay is safe to repeat)\n", c[ingest.Unfinished], len(s.Results))
 		return errInterrupted
 	case c[ingest.Failed] > 0:
 		return errors.New("some events were not stored; see above, then run the replay again")
 	case c[ingest.Invalid] > 0:
 		return fmt.Errorf("%d entries of the history hold no valid ACR event and cannot be replayed; see above", c[ingest.Invalid])
+	case len(unread) > 0:
+		return fmt.Errorf("the history of %d webhook(s) could not be read and was not replayed: %s; see above", len(unread), strings.Join(unread, ", "))
 	}
 	return nil
 }
@@ -195,27 +242,42 @@ COSMOS_CONTAINER).`,
 // webhookHistory reads the histories of the webhooks named in list from
 // Resource Manager, one after another. A history longer than one read
 // takes (arm.ErrMore) is replayed as far as it was read, and said so.
-func webhookHistory(ctx context.Context, az *azure, list string, stderr io.Writer) ([]history.Delivery, error) {
-	hooks, err := arm.ParseWebhooks(list, "--webhook")
+func webhookHistory(ctx context.Context, e *env, az *azure, list string) (all []history.Delivery, unread []string, err error) {
+	hooks, err := arm.ParseWebhooks(list, "-webhook")
 	if err != nil {
-		return nil, err
+		return nil, nil, badUsage("%v", err)
 	}
-	client, err := az.openARM()
+	if len(hooks) == 0 {
+		return nil, nil, badUsage("-webhook %q names no webhook: give resource ids, comma-separated", list)
+	}
+	client, err := az.openARM(e.arm)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var all []history.Delivery
+	// One webhook whose history cannot be read does not keep the others'
+	// from being replayed, as in the reconciler; the run then exits non-zero.
 	for _, w := range hooks {
 		ds, err := client.History(ctx, w)
 		switch {
 		case errors.Is(err, arm.ErrMore):
-			fmt.Fprintf(stderr, "%v; replaying what was read. For the whole history: az acr webhook list-events -r %s -n %s -o json | acrsink replay\n", err, w.Registry, w.Name)
+			fmt.Fprintf(e.stderr, "%v; replaying what was read. For the whole history: az acr webhook list-events -r %s -n %s -o json | acrsink replay\n", err, w.Registry, w.Name)
+		case err != nil && ctx.Err() != nil:
+			fmt.Fprintln(e.stderr, "interrupted while reading the history; nothing was replayed")
+			return nil, nil, errInterrupted
 		case err != nil:
-			return nil, fmt.Errorf("nothing was replayed: %w", err)
+			if len(hooks) == 1 {
+				return nil, nil, fmt.Errorf("nothing was replayed: %w", err)
+			}
+			fmt.Fprintf(e.stderr, "not replayed: %s: %v\n", w, err)
+			unread = append(unread, w.String())
+			continue
 		}
 		all = append(all, ds...)
 	}
-	return all, nil
+	if len(unread) == len(hooks) {
+		return nil, nil, errors.New("nothing was replayed: no webhook's history could be read; see above")
+	}
+	return all, unread, nil
 }
 
 // readAll reads r to the end, unless ctx ends first: a read from a

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -74,7 +75,7 @@ func TestReplayStoresExactlyTheMissingEventsOnce(t *testing.T) {
 	}
 
 	var out, errOut bytes.Buffer
-	err = run(context.Background(), []string{"acrsink", "replay", "--file", "../../internal/history/testdata/list-events.json"}, env, nil, &out, &errOut)
+	err = run(context.Background(), []string{"acrsink", "replay", "-file", "../../internal/history/testdata/list-events.json"}, env, nil, &out, &errOut)
 	if err != nil {
 		t.Fatalf("replay: %v\n%s%s", err, out.String(), errOut.String())
 	}
@@ -124,15 +125,15 @@ func TestReplayStoresExactlyTheMissingEventsOnce(t *testing.T) {
 		t.Errorf("after the second replay: %v, want %v unchanged", got, want)
 	}
 
-	// --all replays the delivered ones too: only the one that was answered
+	// -all replays the delivered ones too: only the one that was answered
 	// 2xx but never stored here is new.
 	out.Reset()
-	err = run(context.Background(), []string{"acrsink", "replay", "--all"}, env, bytes.NewReader(data), &out, &errOut)
+	err = run(context.Background(), []string{"acrsink", "replay", "-all"}, env, bytes.NewReader(data), &out, &errOut)
 	if err != nil {
 		t.Fatalf("replay --all: %v\n%s", err, out.String())
 	}
 	if !strings.Contains(out.String(), "read 8, skipped (delivered) 0, stored 1, already present 6, ignored (ping) 1, failed 0") {
-		t.Errorf("--all summary:\n%s", out.String())
+		t.Errorf("-all summary:\n%s", out.String())
 	}
 	if got := ids(t, st); len(got) != 7 || got["11111111-0000-4000-8000-000000000001"] != "replay" {
 		t.Errorf("after --all: %v, want the one delivered event that was never stored here added", got)
@@ -175,7 +176,7 @@ func regionOf(t *testing.T, st interface {
 func TestReplayDryRunStoresNothing(t *testing.T) {
 	st, cfg := emulatortest.Container(t)
 	var out bytes.Buffer
-	err := run(context.Background(), []string{"acrsink", "replay", "--dry-run", "--file", "../../internal/history/testdata/list-events.json"}, envFor(cfg.CosmosDatabase, cfg.CosmosContainer), nil, &out, &out)
+	err := run(context.Background(), []string{"acrsink", "replay", "-dry-run", "-file", "../../internal/history/testdata/list-events.json"}, envFor(cfg.CosmosDatabase, cfg.CosmosContainer), nil, &out, &out)
 	if err != nil || !strings.Contains(out.String(), "would store 5") || strings.Contains(out.String(), "\r") {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
@@ -244,10 +245,10 @@ func TestADryRunOverAPartlyStoredHistoryReportsWhatTheRealRunThenDoes(t *testing
 	}
 
 	var dry, real bytes.Buffer
-	if err := run(context.Background(), []string{"acrsink", "replay", "--dry-run", "--file", file}, env, nil, &dry, &dry); err != nil {
+	if err := run(context.Background(), []string{"acrsink", "replay", "-dry-run", "-file", file}, env, nil, &dry, &dry); err != nil {
 		t.Fatalf("dry run: %v\n%s", err, dry.String())
 	}
-	if err := run(context.Background(), []string{"acrsink", "replay", "--file", file}, env, nil, &real, &real); err != nil {
+	if err := run(context.Background(), []string{"acrsink", "replay", "-file", file}, env, nil, &real, &real); err != nil {
 		t.Fatalf("replay: %v\n%s", err, real.String())
 	}
 	want := lines(real.String())
@@ -273,7 +274,7 @@ func TestReplayUsesOneWordForAnEventAlreadyStored(t *testing.T) {
 	var out bytes.Buffer
 	for range 2 {
 		out.Reset()
-		if err := run(context.Background(), []string{"acrsink", "replay", "--file", file}, env, nil, &out, &out); err != nil {
+		if err := run(context.Background(), []string{"acrsink", "replay", "-file", file}, env, nil, &out, &out); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -423,6 +424,66 @@ func TestReplayPrintsTheDocumentedWordForEachOutcome(t *testing.T) {
 		t.Run(tt.outcome.String(), func(t *testing.T) {
 			if got := replayWord(tt.outcome); got != tt.want || !strings.Contains(string(ops), tt.want) {
 				t.Errorf("replayWord(%v) = %q, want %q, as docs/operations.md says", tt.outcome, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestAMissingContainerIsOneLineAndTheDryRunFailsAsTheRealRunDoes(t *testing.T) {
+	env := envFor("no-such-database", "no-such-container")
+	history := "../../internal/history/testdata/list-events.json"
+	for _, args := range [][]string{
+		{"query", "SELECT * FROM c"},
+		{"replay", "-file", history, "-dry-run"},
+		{"replay", "-file", history},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := run(context.Background(), append([]string{"acrsink"}, args...), env, nil, &out, &errOut)
+			if err == nil {
+				t.Fatalf("exit 0; printed:\n%s", out.String())
+			}
+			msg := err.Error()
+			if strings.Contains(msg, "\n") || !strings.Contains(msg, "no-such-database/no-such-container is not there (404)") || !strings.Contains(msg, "COSMOS_CONTAINER") {
+				t.Errorf("error %q, want one line naming the container, its status and the setting to check", msg)
+			}
+			if strings.Contains(out.String(), "would store") || strings.Contains(out.String(), "stored") {
+				t.Errorf("it reported events as if the store could take them:\n%s", out.String())
+			}
+		})
+	}
+}
+
+func TestReplayRefusesInputThatHoldsNothingToReplay(t *testing.T) {
+	// A store that answers: each is refused for what it is, not for the store.
+	_, cfg := emulatortest.Container(t)
+	env := envFor(cfg.CosmosDatabase, cfg.CosmosContainer)
+	tests := []struct {
+		name  string
+		args  []string
+		stdin string
+		want  string
+		code  int
+	}{
+		{"an array of numbers", nil, `[1,2]`, "none of the 2 entries is a delivery", 1},
+		{"az acr webhook list's output", nil, `[{"id":"/subscriptions/s/resourceGroups/g/providers/Microsoft.ContainerRegistry/registries/r/webhooks/acrsink","name":"acrsink","status":"enabled","scope":"","actions":["push"]}]`, "none of the 1 entries is a delivery", 1},
+		{"a webhook list of commas", []string{"-webhook", ","}, "", `-webhook "," names no webhook`, 2},
+		{"no writes in flight", []string{"-concurrency", "0"}, `[]`, "-concurrency 0: want at least 1", 2},
+		{"fewer than none in flight", []string{"-concurrency", "-1"}, `[]`, "-concurrency -1: want at least 1", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := run(context.Background(), append([]string{"acrsink", "replay"}, tt.args...), env, strings.NewReader(tt.stdin), &out, &errOut)
+			said := errOut.String()
+			if err != nil && !errors.Is(err, errUsage) {
+				said += err.Error()
+			}
+			if code := exitCode(err, false, io.Discard); code != tt.code || !strings.Contains(said, tt.want) {
+				t.Errorf("exit %d, said %q; want exit %d saying %q", code, said, tt.code, tt.want)
+			}
+			if strings.Count(strings.TrimSpace(said), "\n") > 2 || out.Len() != 0 {
+				t.Errorf("want a line or three on stderr and nothing else:\n%s%s", out.String(), errOut.String())
 			}
 		})
 	}

@@ -15,6 +15,24 @@ type sqlShape struct {
 	params       []string // @names outside string literals, in order, once each
 	funcs        []string // names called as name(...), in order, once each
 	singleQuoted []string // single-quoted string literals, quotes included
+	// wrongLocally names the constructs the query uses that cosmium v0.1.20
+	// answers differently from Azure Cosmos DB (see cosmiumWrong).
+	wrongLocally []string
+}
+
+// cosmiumWrong says, for each construct cosmium v0.1.20 is known to answer
+// differently from Azure, how, and what to write instead. Each was seen
+// against cosmium v0.1.20 (TestQueryWarnsOfWhatTheEmulatorAnswersWrongly,
+// which fails when one stops being wrong); Azure's side is the documented
+// rule that a comparison with undefined is undefined and matches nothing
+// (learn.microsoft.com/azure/cosmos-db/nosql/query/equality-comparison-operators).
+var cosmiumWrong = map[string]string{
+	"integer": "an integer literal compared (c.size = 524 matches nothing where 524.0 matches; write 524.0 or -param @n:number=524)",
+	"between": "BETWEEN (matches nothing; write >= and <=)",
+	"<>":      "<> (matches nothing; write !=)",
+	"not":     "NOT (matches every document or none)",
+	"null":    "IS_NULL or = null (a missing field counts as null)",
+	"!=":      "!= (also matches documents without the field)",
 }
 
 // readSQL reads sql as Cosmos SQL tokens and says what makes it no query
@@ -76,6 +94,17 @@ func readSQL(sql string) (sqlShape, error) {
 			for k < len(rs) && isSpace(rs[k]) {
 				k++
 			}
+			compared := strings.ContainsRune("=<>", prev) || k < len(rs) && strings.ContainsRune("=<>!", rs[k])
+			switch up := strings.ToUpper(word); {
+			case up == "BETWEEN":
+				s.wrongLocally = appendOnce(s.wrongLocally, "between")
+			case up == "NOT":
+				s.wrongLocally = appendOnce(s.wrongLocally, "not")
+			case up == "IS_NULL" || up == "NULL" && compared:
+				s.wrongLocally = appendOnce(s.wrongLocally, "null")
+			case isInteger(word) && prev != '.' && (j >= len(rs) || rs[j] != '.') && compared:
+				s.wrongLocally = appendOnce(s.wrongLocally, "integer")
+			}
 			// A name right before "(" is a call, unless it is a keyword
 			// ("IN (", "AND (") or a method after a dot (udf.name()).
 			if k < len(rs) && rs[k] == '(' && prev != '.' && !sqlKeywords[strings.ToUpper(word)] && !isDigit(rs[i]) {
@@ -92,6 +121,12 @@ func readSQL(sql string) (sqlShape, error) {
 			open = open[:len(open)-1]
 			prev = r
 		case isSpace(r):
+		case r == '<' && i+1 < len(rs) && rs[i+1] == '>':
+			s.wrongLocally = appendOnce(s.wrongLocally, "<>")
+			i, prev = i+1, '>'
+		case r == '!' && i+1 < len(rs) && rs[i+1] == '=':
+			s.wrongLocally = appendOnce(s.wrongLocally, "!=")
+			i, prev = i+1, '='
 		default:
 			if first == "" {
 				first = string(r)
@@ -124,6 +159,11 @@ func isIdent(r rune) bool {
 }
 
 func isDigit(r rune) bool { return r >= '0' && r <= '9' }
+
+// isInteger reports whether word is all digits.
+func isInteger(word string) bool {
+	return word != "" && strings.Trim(word, "0123456789") == ""
+}
 
 func isSpace(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == '\r' }
 

@@ -1,14 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
+	"github.com/acrsink/acrsink/internal/acr"
 	"github.com/acrsink/acrsink/internal/config"
 	"github.com/acrsink/acrsink/internal/emulator"
 	"github.com/acrsink/acrsink/internal/store"
@@ -30,6 +35,8 @@ func storeProblem(err error, cfg config.Config) error {
 		return fmt.Errorf("cannot sign in to Azure for COSMOS_ENDPOINT %s: run az login (or set AZURE_CLIENT_ID for a managed identity), then try again", cfg.CosmosEndpoint)
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
 		return fmt.Errorf("the Cosmos account refused access (%d): with COSMOS_ENDPOINT, your identity needs the Cosmos DB Built-in Data Contributor role on the account; with COSMOS_CONNECTION_STRING, check its key", code)
+	case code == http.StatusNotFound:
+		return fmt.Errorf("the container %s/%s is not there (404): check COSMOS_DATABASE and COSMOS_CONTAINER (infra/ creates them in Azure, acrsink dev locally)", cfg.CosmosDatabase, cfg.CosmosContainer)
 	case code != 0:
 		return nil
 	case cfg.UsesEmulatorDefault():
@@ -53,4 +60,35 @@ func localEmulator(cfg config.Config) bool {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
 	return line
+}
+
+// serverMessage is what Cosmos DB said about a refused request, in one
+// clipped line: for a query, its syntax errors. Cosmos DB puts them in the
+// body's "message" as "Message: {"errors":[...]}" followed by activity
+// lines; azcore keeps the body readable on the error's RawResponse
+// (runtime.NewResponseError buffers it).
+func serverMessage(err error) string {
+	var re *azcore.ResponseError
+	if !errors.As(err, &re) || re.RawResponse == nil || re.RawResponse.Body == nil {
+		return ""
+	}
+	body, rerr := io.ReadAll(io.LimitReader(re.RawResponse.Body, 64<<10))
+	if rerr != nil {
+		return ""
+	}
+	re.RawResponse.Body = io.NopCloser(bytes.NewReader(body))
+	var outer struct{ Message string }
+	if json.Unmarshal(body, &outer) != nil || outer.Message == "" {
+		return ""
+	}
+	msg := firstLine(outer.Message)
+	var inner struct{ Errors []struct{ Message string } }
+	if j := strings.Index(msg, "{"); j >= 0 && json.Unmarshal([]byte(msg[j:]), &inner) == nil && len(inner.Errors) > 0 {
+		var parts []string
+		for _, e := range inner.Errors {
+			parts = append(parts, e.Message)
+		}
+		msg = strings.Join(parts, "; ")
+	}
+	return acr.Clip(strings.TrimSpace(msg))
 }

@@ -6,6 +6,7 @@ package emulator
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -147,7 +148,7 @@ func (s *Server) wait(ctx context.Context) error {
 				// Something else answered on the port while this cosmium
 				// died: never report that one as ours.
 				s.done <- err
-				return fmt.Errorf("emulator: cosmium exited at start (port %d in use?): %v", s.Port, err)
+				return fmt.Errorf("emulator: cosmium exited at start, on port %d: %v (its own log, above, says why)", s.Port, err)
 			default:
 			}
 			return nil
@@ -155,7 +156,7 @@ func (s *Server) wait(ctx context.Context) error {
 		select {
 		case err := <-s.done:
 			s.done <- err
-			return fmt.Errorf("emulator: cosmium exited at start (port %d in use?): %v", s.Port, err)
+			return fmt.Errorf("emulator: cosmium exited at start, on port %d: %v (its own log, above, says why)", s.Port, err)
 		case <-ctx.Done():
 			return fmt.Errorf("emulator: cosmium did not answer on port %d: %w", s.Port, ctx.Err())
 		case <-time.After(20 * time.Millisecond):
@@ -229,6 +230,16 @@ func dataFile(path string) error {
 		}
 		return err
 	case errors.Is(err, os.ErrExist):
+		// cosmium v0.1.20 exits 1 on a file that is not JSON, saying so
+		// only in its own log ("Error unmarshalling state JSON"): said
+		// here, with the file, before anything starts.
+		data, rerr := os.ReadFile(path)
+		if rerr != nil {
+			return fmt.Errorf("emulator: data file: %w", rerr)
+		}
+		if !json.Valid(data) {
+			return fmt.Errorf("emulator: the data file %s is not valid JSON (cut short?), and cosmium will not start on it: move it aside to start empty", path)
+		}
 		return os.Chmod(path, 0o644)
 	}
 	return err

@@ -74,6 +74,24 @@ func info(r *http.Request) *requestInfo {
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+	// reason is the error answer's reason, for the log line.
+	reason string
+}
+
+// noteError records msg as the reason of w's error answer, on the
+// statusRecorder under w (logRequests'), if there is one.
+func noteError(w http.ResponseWriter, msg string) {
+	for msg != "" {
+		if rec, ok := w.(*statusRecorder); ok {
+			rec.reason = msg
+			return
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return
+		}
+		w = u.Unwrap()
+	}
 }
 
 func (s *statusRecorder) WriteHeader(code int) {
@@ -112,7 +130,7 @@ func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 			level = slog.LevelWarn
 		}
 		// Room for every attribute the line can have: no regrowth per request.
-		attrs := make([]slog.Attr, 0, 12)
+		attrs := make([]slog.Attr, 0, 13)
 		attrs = append(attrs,
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
@@ -129,6 +147,9 @@ func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 		}
 		if ri.Events > 0 {
 			attrs = append(attrs, slog.Int("events", ri.Events))
+		}
+		if rec.reason != "" && rec.status >= 400 {
+			attrs = append(attrs, slog.String("error", acr.Clip(rec.reason)))
 		}
 		if id := r.Header.Get("X-Azure-Functions-InvocationId"); id != "" {
 			attrs = append(attrs, slog.String("invocationId", id))

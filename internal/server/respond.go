@@ -15,8 +15,16 @@ type errorBody struct {
 	ID    string `json:"id,omitempty"`
 }
 
-// encode writes v as JSON with status.
+// encode writes v as JSON with status. An error answer's reason also goes
+// to the request's log line (see noteError): the operator reads the log,
+// not the body ACR or Event Grid received.
 func encode(w http.ResponseWriter, status int, v any) {
+	switch b := v.(type) {
+	case errorBody:
+		noteError(w, b.Error)
+	case reconcileBody:
+		noteError(w, b.Error)
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)

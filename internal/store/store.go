@@ -360,7 +360,11 @@ type opError struct {
 }
 
 func (e *opError) Error() string {
-	msg := "cosmos: " + e.op + " " + acr.Clip(e.id) + ": " + describe(e.err)
+	msg := "cosmos: " + e.op
+	if e.id != "" {
+		msg += " " + acr.Clip(e.id)
+	}
+	msg += ": " + describe(e.err)
 	if e.attempts > 1 {
 		msg += " (after " + strconv.Itoa(e.attempts) + " attempts)"
 	}
@@ -427,13 +431,33 @@ func (c *Cosmos) Query(ctx context.Context, sql string, params map[string]any, f
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
-			return fmt.Errorf("cosmos: query: %w", err)
+			return &opError{op: "query", attempts: 1, err: err}
 		}
 		for _, item := range page.Items {
 			if err := fn(item); err != nil {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// Check reads the container's properties: the one read that fails, with
+// the store's own status, where the account, the database or the container
+// is not there or not readable. A point read of a document cannot tell: it
+// answers "not found" for a missing container as for a missing document
+// (and cosmium v0.1.20 answers a create in a missing container 500, where
+// Azure answers 404).
+func (c *Cosmos) Check(ctx context.Context) error {
+	if err := c.waitWarm(ctx); err != nil {
+		return err
+	}
+	err := c.do(func(ctr *azcosmos.ContainerClient) error {
+		_, err := ctr.Read(ctx, nil)
+		return err
+	})
+	if err != nil {
+		return &opError{op: "read container " + c.database + "/" + c.name, attempts: 1, err: err}
 	}
 	return nil
 }
@@ -445,7 +469,7 @@ func (c *Cosmos) EnsureContainer(ctx context.Context) error {
 	client, _ := c.current()
 	_, err := client.CreateDatabase(ctx, azcosmos.DatabaseProperties{ID: c.database}, nil)
 	if err != nil && StatusCode(err) != http.StatusConflict {
-		return fmt.Errorf("cosmos: create database %s: %w", c.database, err)
+		return &opError{op: "create database " + c.database, attempts: 1, err: err}
 	}
 	db, err := client.NewDatabase(c.database)
 	if err != nil {
@@ -458,7 +482,7 @@ func (c *Cosmos) EnsureContainer(ctx context.Context) error {
 		},
 	}, nil)
 	if err != nil && StatusCode(err) != http.StatusConflict {
-		return fmt.Errorf("cosmos: create container %s: %w", c.name, err)
+		return &opError{op: "create container " + c.database + "/" + c.name, attempts: 1, err: err}
 	}
 	return nil
 }

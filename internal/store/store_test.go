@@ -218,3 +218,31 @@ func TestAStoreThatKeepsRefusingFailsWithinTheDeadlineInOneLine(t *testing.T) {
 		t.Errorf("error %q: want one short line with the status and the attempts", msg)
 	}
 }
+
+func TestEveryCallTheCommandsMakeFailsInOneLineWithItsStatus(t *testing.T) {
+	s, p := behindProxy(t)
+	if _, err := s.Create(context.Background(), doc("warm", "r")); err != nil {
+		t.Fatal(err)
+	}
+	p.Fail(500)
+	calls := map[string]func(context.Context) error{
+		"query": func(ctx context.Context) error {
+			return s.Query(ctx, "SELECT * FROM c", nil, func(json.RawMessage) error { return nil })
+		},
+		"read container":  s.Check,
+		"create database": s.EnsureContainer,
+	}
+	for name, call := range calls {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err := call(ctx)
+			if err == nil {
+				t.Fatal("no error from a store that answers 500")
+			}
+			if msg := err.Error(); strings.Contains(msg, "\n") || !strings.HasPrefix(msg, "cosmos: "+name) || !strings.Contains(msg, "500 Internal Server Error") {
+				t.Errorf("error %q: want one line naming the call and the status", msg)
+			}
+		})
+	}
+}
