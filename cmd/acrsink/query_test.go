@@ -162,7 +162,7 @@ func storeEvents(t *testing.T, events ...string) func(string) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ingest.Event(context.Background(), st, ev, document.SourceWebhook, ev.Raw, ev.Time()); err != nil {
+		if _, err := ingest.Event(context.Background(), st, nil, ev, document.SourceWebhook, ev.Raw, ev.Time()); err != nil {
 			t.Fatal(err)
 		}
 	}
