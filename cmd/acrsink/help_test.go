@@ -86,6 +86,9 @@ func TestAMistakeIsOneLineThenWhereTheHelpIsAndExits2(t *testing.T) {
 		{"an argument to dev", []string{"dev", "now"}, `acrsink dev: takes no arguments (got "now")`},
 		{"an argument to package", []string{"package", "x.zip"}, `acrsink package: takes no arguments (got "x.zip")`},
 		{"one port for both", []string{"dev", "-port", "9000", "-cosmos-port", "9000"}, "acrsink dev: -port and -cosmos-port are both 9000"},
+		{"no days to report", []string{"report", "-days", "0"}, "acrsink report: -days 0: want 1 to 3650"},
+		{"days that are no number", []string{"report", "-days", "week"}, `acrsink report: invalid value "week" for flag -days`},
+		{"an argument to report", []string{"report", "30"}, `acrsink report: takes no arguments (got "30")`},
 		{"check without its webhook", []string{"check"}, "acrsink check: -webhook is required"},
 		{"help for no such command", []string{"help", "nope"}, `acrsink help: unknown command "nope"`},
 	}

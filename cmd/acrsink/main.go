@@ -9,6 +9,7 @@
 //
 //	dev      run the sink locally on the cosmium emulator, with a fresh key
 //	query    run a Cosmos DB SQL query against the configured container and print the results
+//	report   count the events stored per day by action, door and region, the watched ones, and the newest
 //	replay   store the events a webhook's history shows were not delivered (from Resource Manager, or az acr webhook list-events -o json)
 //	check    ping a webhook through Resource Manager and report what acrsink answered
 //	package  build the deployment zip for Flex Consumption (host.json, function folders, linux/amd64 handler)
@@ -35,7 +36,7 @@ import (
 )
 
 // commands is every command, in the order help lists them.
-var commands = []*command{devCmd, queryCmd, replayCmd, checkCmd, packageCmd}
+var commands = []*command{devCmd, queryCmd, reportCmd, replayCmd, checkCmd, packageCmd}
 
 // command is one subcommand, declared in one value as cmd/go declares its
 // own (cmd/go/internal/base.Command): its name, a one-line summary for the
@@ -62,6 +63,8 @@ type env struct {
 	// timing (checkNoAnswer may then be 0: a delivery with no answer yet
 	// is taken as unanswered at once).
 	checkPoll, checkNoAnswer time.Duration
+	// now, when set, is report's clock (tests fix the day).
+	now func() time.Time
 }
 
 // errUsage marks a mistake in how acrsink was called, already explained to

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/acrsink/acrsink/internal/store"
 )
@@ -171,19 +170,7 @@ func runQuery(ctx context.Context, e *env, ps params, lines bool, rest []string)
 		}
 		return errors.New(msg)
 	default:
-		if p := storeProblem(err, cfg); p != nil {
-			return p
-		}
-		// Where the container cannot be read, that is the cause, in the
-		// store's own status: cosmium answers a query in a missing
-		// container 500 "Unknown error", Azure 404.
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		cerr := st.Check(cctx)
-		cancel()
-		if p := storeProblem(cerr, cfg); p != nil {
-			return p
-		}
-		return err
+		return queryFailure(ctx, st, cfg, err)
 	}
 	fmt.Fprintf(stderr, "%d result(s) from %s/%s\n", n, cfg.CosmosDatabase, cfg.CosmosContainer)
 	return nil

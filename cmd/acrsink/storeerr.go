@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
@@ -48,6 +49,24 @@ func storeProblem(err error, cfg config.Config) error {
 	}
 	// No value from a connection string: it holds the key.
 	return errors.New("cannot reach the Cosmos account that COSMOS_CONNECTION_STRING names: check the account endpoint and your network")
+}
+
+// queryFailure says in one line why a query failed, err being its error
+// and not a refusal of the query itself: what keeps the store from
+// answering, or, where the container cannot be read, that, in the store's
+// own status (cosmium answers a query in a missing container 500 "Unknown
+// error", Azure 404). query and report both say it this way.
+func queryFailure(ctx context.Context, st *store.Cosmos, cfg config.Config, err error) error {
+	if p := storeProblem(err, cfg); p != nil {
+		return p
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	cerr := st.Check(cctx)
+	cancel()
+	if p := storeProblem(cerr, cfg); p != nil {
+		return p
+	}
+	return err
 }
 
 // localEmulator reports whether cfg reaches a local emulator (cosmium, by

@@ -27,7 +27,7 @@ func TestAQueryRefusedByCosmosSaysWhyInOneLine(t *testing.T) {
 	}
 }
 
-func TestAStoreThatFailsIsOneLineWithItsStatusFromQueryAndReplay(t *testing.T) {
+func TestAStoreThatFailsIsOneLineWithItsStatusFromQueryReplayAndReport(t *testing.T) {
 	_, cfg := emulatortest.Container(t)
 	p, err := faultproxy.Start(emulatortest.Server().Endpoint())
 	if err != nil {
@@ -49,6 +49,8 @@ func TestAStoreThatFailsIsOneLineWithItsStatusFromQueryAndReplay(t *testing.T) {
 	for _, args := range [][]string{
 		{"query", "SELECT * FROM c"},
 		{"replay", "-file", "../../internal/history/testdata/list-events.json", "-dry-run"},
+		{"report"},
+		{"report", "-json"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			var out, errOut bytes.Buffer
