@@ -6,9 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/acrsink/acrsink/internal/arm"
@@ -17,6 +19,7 @@ import (
 	"github.com/acrsink/acrsink/internal/ingest"
 	"github.com/acrsink/acrsink/internal/replay"
 	"github.com/acrsink/acrsink/internal/store"
+	"github.com/acrsink/acrsink/internal/watch"
 )
 
 const replayExample = "az acr webhook list-events -r REGISTRY -n WEBHOOK -o json | acrsink replay"
@@ -53,7 +56,9 @@ webhook's key in its headers. It goes through the same mapping and
 create-only store as the handler: an event already stored is left as it was
 ("already present"), so replaying twice changes nothing. Reads the same
 Cosmos settings as the handler (COSMOS_ENDPOINT or COSMOS_CONNECTION_STRING,
-COSMOS_DATABASE, COSMOS_CONTAINER).`,
+COSMOS_DATABASE, COSMOS_CONTAINER), and ACRSINK_WATCH as the handler does: a
+watched delete or quarantine it stores is marked "watched": true and said on
+standard error in one line, "watched event: eventId=... action=...".`,
 	example: "acrsink replay -dry-run -webhook $(az acr webhook show -r REGISTRY -n WEBHOOK --query id -o tsv)\n" + replayExample + " -dry-run",
 	flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 		var o replayOptions
@@ -89,6 +94,14 @@ func runReplay(ctx context.Context, e *env, o replayOptions, rest []string) erro
 	if err != nil {
 		return err
 	}
+	// ACRSINK_WATCH as the handler reads it: an event replayed here is
+	// marked and announced as it would have been had it arrived, and a bad
+	// pattern stops the run before anything is stored, as it stops the
+	// handler at start.
+	list, err := watch.Parse(az.cfg.Watch)
+	if err != nil {
+		return fmt.Errorf("nothing was replayed: %w", err)
+	}
 	deliveries, unread, err := readHistory(ctx, e, az, o)
 	if err != nil {
 		return err
@@ -101,6 +114,9 @@ func runReplay(ctx context.Context, e *env, o replayOptions, rest []string) erro
 		return err
 	}
 	opts := replay.Options{All: o.all, DryRun: o.dryRun, Concurrency: o.concurrency}
+	if !list.Empty() {
+		opts.Watch = &ingest.Watch{List: list, Logger: slog.New(newLineHandler(e.stderr))}
+	}
 	progress := isTerminal(e.stderr)
 	if progress {
 		opts.Progress = func(done, total int) {
@@ -322,3 +338,49 @@ func isTerminal(f any) bool {
 	st, err := file.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
+
+// lineHandler writes a log record as the CLI says things: one line, the
+// message, then key=value for each attribute that has a value ("watched
+// event: eventId=... action=delete repository=prod/api ..."). A value
+// that could break the line (a space, a newline from an event's field) is
+// quoted. Replay's writers log concurrently: a line is one Write, under a
+// lock.
+type lineHandler struct {
+	mu    *sync.Mutex
+	w     io.Writer
+	attrs []slog.Attr
+}
+
+func newLineHandler(w io.Writer) *lineHandler { return &lineHandler{mu: &sync.Mutex{}, w: w} }
+
+func (h *lineHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString(r.Message)
+	sep := ": "
+	add := func(a slog.Attr) bool {
+		if v := a.Value.Resolve().String(); v != "" {
+			b.WriteString(sep + a.Key + "=" + label(v))
+			sep = " "
+		}
+		return true
+	}
+	for _, a := range h.attrs {
+		add(a)
+	}
+	r.Attrs(add)
+	b.WriteByte('\n')
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, err := io.WriteString(h.w, b.String())
+	return err
+}
+
+func (h *lineHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &lineHandler{mu: h.mu, w: h.w, attrs: append(slices.Clip(h.attrs), attrs...)}
+}
+
+// WithGroup keeps the keys as they are: nothing acrsink logs here is
+// grouped.
+func (h *lineHandler) WithGroup(string) slog.Handler { return h }

@@ -488,3 +488,70 @@ func TestReplayRefusesInputThatHoldsNothingToReplay(t *testing.T) {
 		})
 	}
 }
+
+func TestReplayMarksAndAnnouncesTheWatchedEventsItStoresOnce(t *testing.T) {
+	st, cfg := emulatortest.Container(t)
+	base := envFor(cfg.CosmosDatabase, cfg.CosmosContainer)
+	env := func(k string) string {
+		if k == "ACRSINK_WATCH" {
+			return "prod/*"
+		}
+		return base(k)
+	}
+	digest := "sha256:" + strings.Repeat("cd", 32)
+	event := func(id, action, repo string) string {
+		return `{"id":"` + id + `","timestamp":"2026-11-30T10:00:00Z","action":"` + action + `","target":{"repository":"` + repo + `","digest":"` + digest + `"}}`
+	}
+	history := `[{"id":"h1","eventRequestMessage":{"content":` + event("watched-delete", "delete", "prod/api") + `},"eventResponseMessage":{"statusCode":"503"}},
+	             {"id":"h2","eventRequestMessage":{"content":` + event("watched-push", "push", "prod/api") + `},"eventResponseMessage":null},
+	             {"id":"h3","eventRequestMessage":{"content":` + event("unwatched-delete", "delete", "dev/api") + `},"eventResponseMessage":{"statusCode":"500"}}]`
+	wantLine := "watched event: eventId=watched-delete action=delete repository=prod/api digest=" + digest + " source=replay\n"
+	for _, tt := range []struct {
+		name, summary, stderr string
+	}{
+		{"the first replay stores three and announces the watched delete", "stored 3, already present 0", wantLine},
+		{"a second replay stores nothing and announces nothing", "stored 0, already present 3", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			if err := run(context.Background(), []string{"acrsink", "replay"}, env, strings.NewReader(history), &out, &errOut); err != nil {
+				t.Fatalf("%v\n%s%s", err, out.String(), errOut.String())
+			}
+			if !strings.Contains(out.String(), tt.summary) {
+				t.Errorf("summary:\n%s\nwant %q", out.String(), tt.summary)
+			}
+			if errOut.String() != tt.stderr {
+				t.Errorf("stderr %q, want %q", errOut.String(), tt.stderr)
+			}
+		})
+	}
+	for id, want := range map[string]bool{"watched-delete": true, "watched-push": false, "unwatched-delete": false} {
+		raw, found, err := st.Get(context.Background(), id)
+		var d struct{ Watched bool }
+		if err != nil || !found || json.Unmarshal(raw, &d) != nil || d.Watched != want {
+			t.Errorf("%s: found %v, %v, watched %v; want watched %v", id, found, err, d.Watched, want)
+		}
+	}
+}
+
+func TestReplayWithABadWatchPatternStoresNothingAndSaysWhichInOneLine(t *testing.T) {
+	st, cfg := emulatortest.Container(t)
+	base := envFor(cfg.CosmosDatabase, cfg.CosmosContainer)
+	env := func(k string) string {
+		if k == "ACRSINK_WATCH" {
+			return "prod/*, prod/[api]"
+		}
+		return base(k)
+	}
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"acrsink", "replay", "-file", "../../internal/history/testdata/list-events.json"}, env, nil, &out, &errOut)
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), `ACRSINK_WATCH: pattern "prod/[api]"`) {
+		t.Errorf("err %v, want one line naming the bad pattern", err)
+	}
+	if code := exitCode(err, false, io.Discard); code == 0 {
+		t.Errorf("exit status 0")
+	}
+	if got := ids(t, st); len(got) != 0 || out.Len() != 0 {
+		t.Errorf("stored %v, printed %q; want nothing", got, out.String())
+	}
+}
