@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -102,6 +103,13 @@ newest event: 2026-11-30T11:59:59.5000000Z (receivedAt: when acrsink stored it)
 	}
 	if errOut != "" {
 		t.Errorf("stderr %q, want nothing (the event stored before the window is not read)", errOut)
+	}
+	ops, err := os.ReadFile("../../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if example := strings.Replace(want, env("COSMOS_DATABASE")+"/"+env("COSMOS_CONTAINER"), "acr/pushes", 1); !strings.Contains(string(ops), "$ go run ./cmd/acrsink report -days 3\n"+example+"```") {
+		t.Errorf("docs/operations.md's example is not what report prints:\n%s", example)
 	}
 }
 
