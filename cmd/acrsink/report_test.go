@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -172,5 +173,15 @@ func TestReportOnAMissingContainerIsOneLineAndPrintsNothing(t *testing.T) {
 				t.Errorf("printed a report it did not get:\n%s", out)
 			}
 		})
+	}
+}
+
+func TestAReportCutShortByCtrlCPrintsNothingAndSaysSo(t *testing.T) {
+	env := seedReport(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	out, errOut, err := runReportAt(ctx, env)
+	if !errors.Is(err, errInterrupted) || out != "" || !strings.Contains(errOut, "interrupted; nothing is reported") {
+		t.Errorf("err %v, stdout %q, stderr %q; want an interruption, said, and no report", err, out, errOut)
 	}
 }
