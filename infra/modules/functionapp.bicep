@@ -18,14 +18,11 @@ param reconcileWebhooks string
 @description('When the reconciler runs (NCRONTAB).')
 param reconcileSchedule string
 @description('The actions the webhooks were given, comma-separated (ACRSINK_WEBHOOK_ACTIONS): the reconciler reports a webhook that lacks one as drift.')
-param webhookActions string = 'push,delete,quarantine,chart_push,chart_delete'
-
+param webhookActions string
 @description('The scope the webhooks were given (ACRSINK_WEBHOOK_SCOPE); empty for the whole registry.')
-param webhookScope string = ''
-
+param webhookScope string
 @description('Watched deletes and quarantines (ACRSINK_WATCH), comma-separated patterns; empty for none.')
-param watchList string = ''
-
+param watchList string
 @description('Memory of each instance, in MB: 512 (0.25 core), 2048 (1 core) or 4096 (2 cores).')
 @allowed([
   512
