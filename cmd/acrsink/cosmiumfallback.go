@@ -7,7 +7,23 @@ import (
 	"net/http"
 	"strings"
 	"sync/atomic"
+
+	"github.com/acrsink/acrsink/internal/store"
 )
+
+// openQueryStore is the configured container for a query of query's or
+// report's: through a fallbackDetector where it is the local emulator,
+// which fellBack then asks after a failed query (detector is nil
+// elsewhere).
+func (a *azure) openQueryStore() (st *store.Cosmos, detector *fallbackDetector, err error) {
+	var opts store.Options
+	if localEmulator(a.cfg) {
+		detector = &fallbackDetector{next: &http.Client{}}
+		opts.Transport = detector
+	}
+	st, err = a.openStore(opts)
+	return st, detector, err
+}
 
 // fallbackDetector passes requests to the local emulator and notices
 // cosmium's answer to a query it could not parse: instead of an error,
@@ -18,9 +34,13 @@ import (
 // it is turned into the 400 Cosmos would have answered, so nothing of it is
 // printed as results.
 type fallbackDetector struct {
-	next     *http.Client
-	fellBack atomic.Bool
+	next *http.Client
+	fell atomic.Bool
 }
+
+// fellBack reports whether a query's answer was cosmium's fallback; false
+// for a nil f (not the local emulator).
+func (f *fallbackDetector) fellBack() bool { return f != nil && f.fell.Load() }
 
 func (f *fallbackDetector) Do(req *http.Request) (*http.Response, error) {
 	resp, err := f.next.Do(req)
@@ -38,7 +58,7 @@ func (f *fallbackDetector) Do(req *http.Request) (*http.Response, error) {
 	}
 	_ = json.Unmarshal(body, &page)
 	if page.RID != "" && page.RID == containerInPath(req.URL.Path) {
-		f.fellBack.Store(true)
+		f.fell.Store(true)
 		resp.StatusCode, resp.Status = http.StatusBadRequest, "400 Bad Request"
 		resp.Body = io.NopCloser(strings.NewReader(`{"code":"BadRequest","message":"cosmium could not parse the query"}`))
 		resp.ContentLength = -1

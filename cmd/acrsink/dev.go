@@ -49,20 +49,19 @@ type devOptions struct {
 
 func runDev(ctx context.Context, e *env, o devOptions, rest []string) error {
 	stdout, stderr, getenv := e.stdout, e.stderr, e.getenv
-	port, cosmosPort, dataDir, key := &o.port, &o.cosmosPort, &o.dataDir, &o.key
 	if len(rest) != 0 {
 		return badUsage("takes no arguments (got %q)", rest[0])
 	}
 	// -key takes what ACRSINK_FUNCTION_KEYS takes, and is read the same
 	// way (comma-separated, blanks left out): a -key with no key in it would
 	// turn key checking off without a word. -key "" is the fresh key.
-	keys := strings.FieldsFunc(*key, func(r rune) bool { return r == ',' })
+	keys := strings.FieldsFunc(o.key, func(r rune) bool { return r == ',' })
 	keys = slices.DeleteFunc(keys, func(k string) bool { return strings.TrimSpace(k) == "" })
-	if *key != "" && len(keys) == 0 {
+	if o.key != "" && len(keys) == 0 {
 		return badUsage("-key holds no key (blank, or only commas): give a key, several comma-separated, or leave -key out for a fresh one")
 	}
-	if *port == *cosmosPort {
-		return badUsage("-port and -cosmos-port are both %d: the handler and the emulator need a port each", *port)
+	if o.port == o.cosmosPort {
+		return badUsage("-port and -cosmos-port are both %d: the handler and the emulator need a port each", o.port)
 	}
 	// Both ports before anything starts: a taken one is one line naming
 	// it, not cosmium's panic, and never someone else's emulator taken
@@ -70,7 +69,7 @@ func runDev(ctx context.Context, e *env, o devOptions, rest []string) error {
 	for _, p := range []struct {
 		port       int
 		what, flag string
-	}{{*port, "the handler's", "-port"}, {*cosmosPort, "the emulator's", "-cosmos-port"}} {
+	}{{o.port, "the handler's", "-port"}, {o.cosmosPort, "the emulator's", "-cosmos-port"}} {
 		if err := emulator.PortFree(p.port); err != nil {
 			return fmt.Errorf("%s %v: stop it, or choose another port with %s", p.what, err, p.flag)
 		}
@@ -79,10 +78,10 @@ func runDev(ctx context.Context, e *env, o devOptions, rest []string) error {
 	if err != nil {
 		return err
 	}
-	if *key == "" {
-		*key = rand.Text()
+	if o.key == "" {
+		o.key = rand.Text()
 	}
-	dir := *dataDir
+	dir := o.dataDir
 	if !filepath.IsAbs(dir) {
 		dir = filepath.Join(root, dir)
 	}
@@ -93,7 +92,7 @@ func runDev(ctx context.Context, e *env, o devOptions, rest []string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	release, heldBy, err := lockData(persist+".lock", fmt.Sprintf("pid %d, handler on port %d, emulator on port %d", os.Getpid(), *port, *cosmosPort))
+	release, heldBy, err := lockData(persist+".lock", fmt.Sprintf("pid %d, handler on port %d, emulator on port %d", os.Getpid(), o.port, o.cosmosPort))
 	if err != nil {
 		return fmt.Errorf("cannot lock the data folder %s: %w", dir, err)
 	}
@@ -105,7 +104,7 @@ func runDev(ctx context.Context, e *env, o devOptions, rest []string) error {
 	if err != nil {
 		return err
 	}
-	cosmium, err := emulator.Start(ctx, bin, emulator.Options{Port: *cosmosPort, Persist: persist, Output: stderr})
+	cosmium, err := emulator.Start(ctx, bin, emulator.Options{Port: o.cosmosPort, Persist: persist, Output: stderr})
 	if err != nil {
 		return err
 	}
@@ -124,9 +123,9 @@ func runDev(ctx context.Context, e *env, o devOptions, rest []string) error {
 		case "COSMOS_ENDPOINT", "FUNCTIONS_CUSTOMHANDLER_PORT", "FUNCTIONS_HTTPWORKER_PORT":
 			return ""
 		case "PORT":
-			return strconv.Itoa(*port)
+			return strconv.Itoa(o.port)
 		case "ACRSINK_FUNCTION_KEYS":
-			return *key
+			return o.key
 		}
 		return getenv(name)
 	})
@@ -170,7 +169,7 @@ See what was stored (in another terminal):
 
   %sgo run ./cmd/acrsink query 'SELECT * FROM c ORDER BY c.timestamp DESC'
 
-`, url, keyLine(cfg.Keys), cosmium.Endpoint(), persist, cfg.CosmosDatabase, cfg.CosmosContainer, url, cfg.Keys[0], sample, queryEnv(cosmium.ConnectionString(), *cosmosPort, getenv))
+`, url, keyLine(cfg.Keys), cosmium.Endpoint(), persist, cfg.CosmosDatabase, cfg.CosmosContainer, url, cfg.Keys[0], sample, queryEnv(cosmium.ConnectionString(), o.cosmosPort, getenv))
 
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
@@ -181,9 +180,10 @@ See what was stored (in another terminal):
 		handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
 	}
 	log := slog.New(handler)
-	// The handler's reconciler, built as cmd/handler builds it: with no
-	// ACRSINK_RECONCILE_WEBHOOKS a POST /reconcile answers 200 with
-	// nothing to do, as the handler does, not 503.
+	// A reconciler as cmd/handler has one, so that with no
+	// ACRSINK_RECONCILE_WEBHOOKS a POST /reconcile answers 200 with nothing
+	// to do, as the handler does, not 503. dev builds less than the
+	// handler: no ACRSINK_WATCH list, no drift check, no store warm-up.
 	rec := &reconcile.Reconciler{Webhooks: az.arm.Webhooks, Store: st, Logger: log}
 	if len(az.arm.Webhooks) > 0 {
 		if rec.Lister, err = az.openARM(e.arm); err != nil {

@@ -98,8 +98,6 @@ func runQuery(ctx context.Context, e *env, ps params, lines bool, rest []string)
 		return err
 	}
 	cfg := az.cfg
-	var opts store.Options
-	var detector *fallbackDetector
 	if localEmulator(cfg) {
 		if len(shape.singleQuoted) > 0 {
 			return fmt.Errorf("query not sent: the local emulator (cosmium v0.1.20) matches nothing with a single-quoted string (%s); use double quotes or -param", strings.Join(shape.singleQuoted, ", "))
@@ -114,10 +112,8 @@ func runQuery(ctx context.Context, e *env, ps params, lines bool, rest []string)
 		if fns := unknownToCosmium(shape.funcs); len(fns) > 0 {
 			fmt.Fprintf(stderr, "warning: the local emulator (cosmium v0.1.20) has no %s: it runs the query only up to there and drops the rest, so these results can differ from Azure's\n", strings.Join(fns, ", "))
 		}
-		detector = &fallbackDetector{next: &http.Client{}}
-		opts.Transport = detector
 	}
-	st, err := az.openStore(opts)
+	st, detector, err := az.openQueryStore()
 	if err != nil {
 		return err
 	}
@@ -158,13 +154,10 @@ func runQuery(ctx context.Context, e *env, ps params, lines bool, rest []string)
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintf(stderr, "interrupted after %d result(s)\n", n)
 		return errInterrupted
-	case detector != nil && detector.fellBack.Load():
+	case detector.fellBack():
 		return errors.New("the local emulator (cosmium) could not parse this query: it answered with every document instead of an error, so nothing is printed; the acrsink dev terminal shows where its parser stopped")
 	case store.StatusCode(err) == http.StatusBadRequest:
-		msg := err.Error()
-		if m := serverMessage(err); m != "" {
-			msg += ": " + m
-		}
+		msg := refusal(err)
 		if !localEmulator(cfg) && needsQueryEngine(sql) {
 			msg += " (the Cosmos gateway cannot run ORDER BY, TOP, GROUP BY, DISTINCT or aggregates across partitions; run such queries in Data Explorer)"
 		}

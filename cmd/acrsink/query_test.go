@@ -40,17 +40,11 @@ func TestWhichQueriesTheGatewayCannotRunAcrossPartitions(t *testing.T) {
 // reach it through the local emulator.
 func seeded(t *testing.T) func(string) string {
 	t.Helper()
-	st, cfg := emulatortest.Container(t)
+	var events []string
 	for _, name := range acrtest.Names() {
-		ev, err := acr.Parse(acrtest.Event(name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := ingest.Event(context.Background(), st, nil, ev, document.SourceWebhook, ev.Raw, ev.Time()); err != nil {
-			t.Fatal(err)
-		}
+		events = append(events, string(acrtest.Event(name)))
 	}
-	return envFor(cfg.CosmosDatabase, cfg.CosmosContainer)
+	return storeEvents(t, events...)
 }
 
 func TestQueryPrintsNothingForAQueryTheServerWouldNotRunAsWritten(t *testing.T) {

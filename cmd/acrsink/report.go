@@ -143,13 +143,7 @@ func runReport(ctx context.Context, e *env, days int, asJSON bool, rest []string
 		return err
 	}
 	cfg := az.cfg
-	var opts store.Options
-	var detector *fallbackDetector
-	if localEmulator(cfg) {
-		detector = &fallbackDetector{next: &http.Client{}}
-		opts.Transport = detector
-	}
-	st, err := az.openStore(opts)
+	st, detector, err := az.openQueryStore()
 	if err != nil {
 		return err
 	}
@@ -214,14 +208,10 @@ func runReport(ctx context.Context, e *env, days int, asJSON bool, rest []string
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(e.stderr, "interrupted; nothing is reported")
 		return errInterrupted
-	case detector != nil && detector.fellBack.Load():
+	case detector.fellBack():
 		return errors.New("the local emulator (cosmium) could not parse the report's query; nothing is reported")
 	case store.StatusCode(err) == http.StatusBadRequest:
-		msg := err.Error()
-		if m := serverMessage(err); m != "" {
-			msg += ": " + m
-		}
-		return errors.New(msg)
+		return errors.New(refusal(err))
 	default:
 		return queryFailure(ctx, st, cfg, err)
 	}

@@ -81,6 +81,16 @@ func firstLine(s string) string {
 	return line
 }
 
+// refusal is a request the store refused (a query it could not run), in
+// one line: the store's error, then what Cosmos DB said of it. query and
+// report both say it this way.
+func refusal(err error) string {
+	if m := serverMessage(err); m != "" {
+		return err.Error() + ": " + m
+	}
+	return err.Error()
+}
+
 // serverMessage is what Cosmos DB said about a refused request, in one
 // clipped line: for a query, its syntax errors. Cosmos DB puts them in the
 // body's "message" as "Message: {"errors":[...]}" followed by activity
