@@ -78,19 +78,11 @@ type statusRecorder struct {
 	reason string
 }
 
-// noteError records msg as the reason of w's error answer, on the
-// statusRecorder under w (logRequests'), if there is one.
+// noteError records msg as the reason of w's error answer when w is
+// logRequests' statusRecorder: no handler under logRequests wraps w.
 func noteError(w http.ResponseWriter, msg string) {
-	for msg != "" {
-		if rec, ok := w.(*statusRecorder); ok {
-			rec.reason = msg
-			return
-		}
-		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
-		if !ok {
-			return
-		}
-		w = u.Unwrap()
+	if rec, ok := w.(*statusRecorder); ok && msg != "" {
+		rec.reason = msg
 	}
 }
 

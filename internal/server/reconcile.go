@@ -59,7 +59,7 @@ type reconcileBody struct {
 func handleReconcile(o Options) http.Handler {
 	var runs singleflight.Group
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, ok := readBody(w, r)
+		body, ok := readBody(w, r, nil)
 		if !ok {
 			return
 		}

@@ -94,14 +94,17 @@ func logAnomalies(log *slog.Logger, r *http.Request, ev acr.Event) {
 }
 
 // readBody reads at most MaxBody bytes, answering 413 or 400 itself when it
-// cannot.
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+// cannot. tooLarge, when not nil, is called for a body over MaxBody.
+func readBody(w http.ResponseWriter, r *http.Request, tooLarge func()) ([]byte, bool) {
 	body, err := readAll(http.MaxBytesReader(w, r.Body, MaxBody), r.ContentLength)
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		info(r).Outcome = outcomeTooLarge
+		info(r).Outcome = "too large"
 		fail(w, http.StatusRequestEntityTooLarge, errTooLarge.Error())
+		if tooLarge != nil {
+			tooLarge()
+		}
 		return nil, false
 	case err != nil:
 		info(r).Outcome = "unreadable"
@@ -111,19 +114,12 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	return body, true
 }
 
-// outcomeTooLarge is the request line's outcome of a body over MaxBody.
-const outcomeTooLarge = "too large"
-
 // readEventBody is readBody for a door that takes events. A body too large
 // is a delivery not stored, so it is logged as one (logInvalid): the sender
 // will not send it again. An unreadable one is not: the sender gave up
 // before it was sent, and the reconciler replays what was not answered.
 func readEventBody(log *slog.Logger, w http.ResponseWriter, r *http.Request, recover string) ([]byte, bool) {
-	body, ok := readBody(w, r)
-	if !ok && info(r).Outcome == outcomeTooLarge {
-		logInvalid(log, r, acr.Event{}, errTooLarge, recover)
-	}
-	return body, ok
+	return readBody(w, r, func() { logInvalid(log, r, acr.Event{}, errTooLarge, recover) })
 }
 
 // errTooLarge answers a body over MaxBody.
