@@ -3,10 +3,12 @@ package docs
 import (
 	"encoding/json"
 	"os"
-	"path/filepath"
-	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/acrsink/acrsink/internal/testenv/functionshost"
+	"github.com/acrsink/acrsink/internal/testenv/infracheck"
 )
 
 // TestFuncStartAsDocumentedHasItsStorage holds what Core Tools needs to
@@ -15,22 +17,11 @@ import (
 // the sample names storage, and the documented block starts that storage
 // before func start and says how to stop what it put in the background.
 func TestFuncStartAsDocumentedHasItsStorage(t *testing.T) {
-	fns, _ := filepath.Glob("../*/function.json")
-	timer := false
-	for _, f := range fns {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var fn struct{ Bindings []struct{ Type string } }
-		if err := json.Unmarshal(b, &fn); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		for _, b := range fn.Bindings {
-			timer = timer || b.Type == "timerTrigger"
-		}
+	app, err := functionshost.LoadApp("..")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !timer {
+	if !slices.ContainsFunc(app.Functions, functionshost.Function.Timer) {
 		t.Skip("no timer function: func start needs no storage")
 	}
 	b, err := os.ReadFile("../local.settings.sample.json")
@@ -49,9 +40,9 @@ func TestFuncStartAsDocumentedHasItsStorage(t *testing.T) {
 		t.Fatal(err)
 	}
 	var block string
-	for _, m := range regexp.MustCompile("(?s)```sh\n(.*?)```").FindAllStringSubmatch(string(page), -1) {
-		if strings.Contains(m[1], "func start") {
-			block = m[1]
+	for _, b := range infracheck.MarkdownBlocks(string(page), "sh") {
+		if strings.Contains(b, "func start") {
+			block = b
 		}
 	}
 	azurite, start, stop := strings.Index(block, "npx --yes azurite"), strings.Index(block, "\nfunc start"), strings.Index(block, "\nkill %")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -143,7 +144,7 @@ func TestTheCookbookAnswersWhatItsTitlesPromise(t *testing.T) {
 		}},
 		{"Which tags point at one digest", func(t *testing.T, rows []map[string]any) {
 			tags := column(rows, "tag")
-			if len(tags) != 4 || !contains(tags, "v1") || !contains(tags, "latest") || !contains(tags, "v0") {
+			if len(tags) != 4 || !slices.Contains(tags, "v1") || !slices.Contains(tags, "latest") || !slices.Contains(tags, "v0") {
 				t.Errorf("tags = %v, want v1 (once per regional document), latest and v0", tags)
 			}
 		}},
@@ -154,7 +155,7 @@ func TestTheCookbookAnswersWhatItsTitlesPromise(t *testing.T) {
 		}},
 		{"Everything one registry request raised (a quarantine and its push share it)", func(t *testing.T, rows []map[string]any) {
 			actions := column(rows, "action")
-			if len(rows) < 2 || !contains(actions, "quarantine") || !contains(actions, "push") {
+			if len(rows) < 2 || !slices.Contains(actions, "quarantine") || !slices.Contains(actions, "push") {
 				t.Errorf("actions = %v, want the quarantine and the push", actions)
 			}
 		}},
@@ -196,15 +197,6 @@ func TestTheCookbookAnswersWhatItsTitlesPromise(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.title, func(t *testing.T) { tt.check(t, run(t, tt.title, now)) })
 	}
-}
-
-func contains(xs []any, v any) bool {
-	for _, x := range xs {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func TestTheQueriesPageShowsEveryRecipeVerbatim(t *testing.T) {

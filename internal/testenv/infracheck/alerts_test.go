@@ -26,10 +26,8 @@ func alertQuery(t *testing.T, path string) string {
 func bicepVar(t *testing.T, path, name string) string {
 	t.Helper()
 	f := parse(t, path)[0]
-	for _, n := range f.Root.Children {
-		if n.Type == "variable_declaration" && len(n.Children) == 2 && f.Text(n.Children[0]) == name {
-			return f.Text(n.Children[1])
-		}
+	if n := infracheck.Variable(f, name); n != nil {
+		return f.Text(n)
 	}
 	return ""
 }

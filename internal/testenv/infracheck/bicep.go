@@ -331,12 +331,22 @@ func Params(f *File) []string {
 // AppSettings lists the names in every appSettings array of f's resources.
 func AppSettings(f *File) []string {
 	var out []string
+	for _, arr := range appSettingArrays(f) {
+		out = append(out, settingNames(f, arr)...)
+	}
+	return out
+}
+
+// appSettingArrays are the values of every appSettings property of f's
+// object literals, in source order.
+func appSettingArrays(f *File) []*Node {
+	var out []*Node
 	var walk func(n *Node)
 	walk = func(n *Node) {
 		if n.Type == "object" {
 			for _, p := range Properties(f, n) {
 				if p.Key == "appSettings" {
-					out = append(out, settingNames(f, p.Value)...)
+					out = append(out, p.Value)
 				}
 			}
 		}
@@ -411,6 +421,28 @@ func Modules(f *File) []Module {
 		out = append(out, m)
 	}
 	return out
+}
+
+// moduleCall is main's module declaration that uses the file named base
+// (the last one, should there be several), or nil.
+func moduleCall(main *File, base string) *Module {
+	var found *Module
+	for _, m := range Modules(main) {
+		if filepath.Base(m.Path) == base {
+			found = &m
+		}
+	}
+	return found
+}
+
+// Variable is the value of f's variable name, or nil.
+func Variable(f *File, name string) *Node {
+	for _, n := range f.Root.Children {
+		if n.Type == "variable_declaration" && len(n.Children) == 2 && f.Text(n.Children[0]) == name {
+			return n.Children[1]
+		}
+	}
+	return nil
 }
 
 // Lookup is the value at path in an object literal (keys compared as

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"unicode/utf16"
 )
 
 // Checks for the log queries (KQL) infra/ holds and the docs show. No
@@ -91,8 +90,7 @@ func Strings(f *File) []StringLiteral {
 	var walk func(n *Node)
 	walk = func(n *Node) {
 		if n.Type == "string" {
-			text := string(utf16.Decode(f.src[n.Start:n.End]))
-			text = strings.TrimSuffix(strings.TrimPrefix(text, "'''"), "'''")
+			text := strings.TrimSuffix(strings.TrimPrefix(f.Text(n), "'''"), "'''")
 			out = append(out, StringLiteral{n.Row, strings.Trim(text, "'")})
 			return
 		}

@@ -20,12 +20,7 @@ import (
 // (learn.microsoft.com, disable-function), FUNCTION_NAME being the
 // function's folder.
 func ReconcileSwitchProblems(main, app *File, timers []string) []string {
-	var call *Module
-	for _, m := range Modules(main) {
-		if filepath.Base(m.Path) == filepath.Base(app.Path) {
-			call = &m
-		}
-	}
+	call := moduleCall(main, filepath.Base(app.Path))
 	if call == nil {
 		return []string{main.Path + ": no function app module"}
 	}
@@ -82,28 +77,19 @@ func ReconcileSwitchProblems(main, app *File, timers []string) []string {
 // appSettings array of f, or nil.
 func AppSettingValue(f *File, name string) *Node {
 	var found *Node
-	var walk func(n *Node)
-	walk = func(n *Node) {
-		if n.Type == "object" {
-			for _, p := range Properties(f, n) {
-				if p.Key != "appSettings" || p.Value.Type != "array" {
-					continue
-				}
-				for _, item := range p.Value.Children {
-					if item.Type != "object" {
-						continue
-					}
-					if k := Lookup(f, item, "name"); k != nil && f.Text(k) == "'"+name+"'" {
-						found = Lookup(f, item, "value")
-					}
-				}
+	for _, arr := range appSettingArrays(f) {
+		if arr.Type != "array" {
+			continue
+		}
+		for _, item := range arr.Children {
+			if item.Type != "object" {
+				continue
+			}
+			if k := Lookup(f, item, "name"); k != nil && f.Text(k) == "'"+name+"'" {
+				found = Lookup(f, item, "value")
 			}
 		}
-		for _, c := range n.Children {
-			walk(c)
-		}
 	}
-	walk(f.Root)
 	return found
 }
 
@@ -115,15 +101,7 @@ func AppSettingValue(f *File, name string) *Node {
 // deployment that narrowed its webhooks on purpose would be told of drift
 // on every run, and its drift alert would never close.
 func DriftExpectationProblems(main, app *File) []string {
-	var appCall, hookCall *Module
-	for _, m := range Modules(main) {
-		switch filepath.Base(m.Path) {
-		case filepath.Base(app.Path):
-			appCall = &m
-		case "webhook.bicep":
-			hookCall = &m
-		}
-	}
+	appCall, hookCall := moduleCall(main, filepath.Base(app.Path)), moduleCall(main, "webhook.bicep")
 	if appCall == nil || hookCall == nil {
 		return []string{main.Path + ": no function app or webhook module"}
 	}

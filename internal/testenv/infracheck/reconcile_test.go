@@ -1,31 +1,29 @@
 package infracheck_test
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/acrsink/acrsink/internal/testenv/functionshost"
 	"github.com/acrsink/acrsink/internal/testenv/infracheck"
 )
 
 var functionAppBicep = filepath.Join(root, "infra", "modules", "functionapp.bicep")
 
-// timerFunctions are the function folders at the repository root whose
-// function.json has a timerTrigger (the host's rule: a function is a
-// direct subfolder with a function.json).
+// timerFunctions are the app's timer functions, the function folders at the
+// repository root as the host reads them.
 func timerFunctions(t *testing.T) []string {
 	t.Helper()
-	entries, err := os.ReadDir(root)
+	app, err := functionshost.LoadApp(root)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []string
-	for _, e := range entries {
-		data, err := os.ReadFile(filepath.Join(root, e.Name(), "function.json"))
-		if err == nil && strings.Contains(string(data), `"timerTrigger"`) {
-			out = append(out, e.Name())
+	for _, f := range app.Functions {
+		if f.Timer() {
+			out = append(out, f.Name)
 		}
 	}
 	return out

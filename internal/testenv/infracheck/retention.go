@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -61,13 +60,7 @@ func RetentionProblems(main, cosmos *File, paramsJSON []byte) []string {
 		problems = append(problems, fmt.Sprintf("main.parameters.json: retentionDays defaults to %q, want 0 (keep every event)", d))
 	}
 
-	passed := false
-	for _, m := range Modules(main) {
-		if filepath.Base(m.Path) == "cosmos.bicep" {
-			passed = textOf(main, m.Args["retentionDays"]) == "retentionDays"
-		}
-	}
-	if !passed {
+	if m := moduleCall(main, "cosmos.bicep"); m == nil || textOf(main, m.Args["retentionDays"]) != "retentionDays" {
 		problems = append(problems, main.Path+": module cosmos is not passed retentionDays: retentionDays")
 	}
 

@@ -2,7 +2,6 @@ package infracheck
 
 import (
 	"fmt"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -126,15 +125,7 @@ var nonDeterministic = regexp.MustCompile(`(?i)\b(newGuid|utcNow|deployment)\(`)
 // group, the same scope as the webhooks: the role's assignable scope is
 // that module's resourceGroup().
 func RoleModuleScopeProblems(main *File) []string {
-	var access, hooks *Module
-	for _, m := range Modules(main) {
-		switch filepath.Base(m.Path) {
-		case "webhook-access.bicep":
-			access = &m
-		case "webhook.bicep":
-			hooks = &m
-		}
-	}
+	access, hooks := moduleCall(main, "webhook-access.bicep"), moduleCall(main, "webhook.bicep")
 	if access == nil || hooks == nil {
 		return []string{main.Path + ": no webhook or webhook-access module"}
 	}

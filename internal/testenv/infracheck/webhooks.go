@@ -62,15 +62,7 @@ var Deployment = Env{
 func WebhookProblems(s *Schemas, main *File, files []*File, registry, regions, home string) []string {
 	env := Env{"webhookRegions": regions, "registryName": registry}
 	maps.Copy(env, Deployment)
-	var call, app *Module
-	for _, m := range Modules(main) {
-		switch filepath.Base(m.Path) {
-		case "webhook.bicep":
-			call = &m
-		case "functionapp.bicep":
-			app = &m
-		}
-	}
+	call, app := moduleCall(main, "webhook.bicep"), moduleCall(main, "functionapp.bicep")
 	if call == nil || app == nil {
 		return []string{main.Path + ": no webhook or function app module to check"}
 	}

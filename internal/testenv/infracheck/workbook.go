@@ -1,9 +1,6 @@
 package infracheck
 
-import (
-	"strings"
-	"unicode/utf16"
-)
+import "strings"
 
 // Panel is one query panel of the workbook (infra/modules/workbook.bicep's
 // panels variable).
@@ -16,12 +13,7 @@ type Panel struct {
 // objects with a title, a visualization and a query. A value that is not a
 // plain string literal comes back as its source text.
 func WorkbookPanels(f *File) []Panel {
-	var arr *Node
-	for _, n := range f.Root.Children {
-		if n.Type == "variable_declaration" && len(n.Children) == 2 && f.Text(n.Children[0]) == "panels" {
-			arr = n.Children[1]
-		}
-	}
+	arr := Variable(f, "panels")
 	if arr == nil || arr.Type != "array" {
 		return nil
 	}
@@ -47,7 +39,7 @@ func literal(f *File, n *Node) string {
 	if n == nil {
 		return ""
 	}
-	text := string(utf16.Decode(f.src[n.Start:n.End]))
+	text := f.Text(n)
 	if n.Type != "string" {
 		return text
 	}
